@@ -1,0 +1,44 @@
+#pragma once
+// Runtime processes on this host, isolated with namespaces and a cgroup leaf each.
+#include <memory>
+#include <string>
+
+#include "whisk/container/cgroup.hpp"
+#include "whisk/container/container.hpp"
+
+namespace whisk::container {
+
+struct process_config {
+  std::string tree_name = "whisk";  // cgroup directory under this process's cgroup
+  bool network = true;              // false: a fresh network namespace (loopback only)
+  std::int64_t pids_max = 256;
+  std::int64_t tmp_size_mb = 64;
+  int uid = 65534;                  // nobody
+  int gid = 65534;                  // nogroup
+  std::int64_t start_timeout_ms = 20000;
+};
+
+class process_backend final : public backend {
+public:
+  explicit process_backend(process_config cfg);
+  ~process_backend() override;  // kills every runtime and removes every leaf
+  std::string name() const override { return "process"; }
+  void create(const spec& s, create_done done) override;
+  void init(container_id id, init_request req, op_done done) override;
+  void run(container_id id, run_request req, op_done done) override;
+  void suspend(container_id id, flag_done done) override;
+  void resume(container_id id, flag_done done) override;
+  void destroy(container_id id, std::function<void()> done) override;
+
+  const cgroup_tree& cgroups() const;
+  // The leaf of a live container (for operators and tests); empty when unknown.
+  std::string freeze_dir(container_id id) const;
+  int leftovers_removed() const;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace whisk::container

@@ -1,0 +1,52 @@
+#pragma once
+// Entity and activation storage. Nothing above this interface knows which backend runs.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "whisk/domain.hpp"
+
+namespace whisk {
+
+struct namespace_record {
+  std::string name;
+  std::string uuid;
+  std::string key;
+};
+
+struct activation_query {
+  std::string ns;
+  std::string name;       // empty: every action
+  std::int64_t limit = 30;
+  std::int64_t skip = 0;
+  std::int64_t since = 0; // start >= since (ms), 0: no bound
+  std::int64_t upto = 0;  // start <= upto (ms), 0: no bound
+};
+
+class store {
+public:
+  virtual ~store() = default;
+
+  virtual expected<bool> put_namespace(const namespace_record& ns) = 0;
+  virtual std::optional<namespace_record> namespace_by_uuid(const std::string& uuid) = 0;
+  virtual std::vector<namespace_record> namespaces() = 0;
+
+  virtual expected<bool> put_action(const action& a) = 0;
+  virtual std::optional<action> get_action(const std::string& ns, const std::string& name) = 0;
+  virtual std::vector<action> list_actions(const std::string& ns, std::int64_t limit, std::int64_t skip) = 0;
+  virtual bool delete_action(const std::string& ns, const std::string& name) = 0;
+
+  // Queues a finished activation; it is written in the next batch, off the caller's path.
+  virtual void add_activation(activation a) = 0;
+  virtual std::optional<activation> get_activation(const std::string& ns, const std::string& id) = 0;
+  virtual std::vector<activation> list_activations(const activation_query& q) = 0;
+  // Blocks until every queued activation is on disk.
+  virtual void flush() = 0;
+};
+
+// The embedded default: one SQLite file (WAL) at `path`.
+expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path);
+
+} // namespace whisk

@@ -1,0 +1,588 @@
+#include "whisk/container/process_backend.hpp"
+
+#include <boost/asio.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <grp.h>
+#include <map>
+#include <optional>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "whisk/container/runtimes.hpp"
+#include "whisk/json.hpp"
+#include "whisk/log.hpp"
+
+namespace asio = boost::asio;
+
+namespace whisk::container {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// ---- spawning -------------------------------------------------------------------------
+
+struct kernel_mount_attr {
+  std::uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+constexpr unsigned mount_attr_rdonly = 0x1;
+constexpr unsigned at_recursive = 0x8000;
+
+// Everything the child needs, prepared before clone: after clone only system calls run.
+struct spawn_args {
+  int go_r, stdin_r, fd3_w, out_w, err_w;
+  const char* path;
+  char* const* argv;
+  char* const* envp;
+  const char* tmp_options;
+  int uid, gid;
+};
+
+void place_fd(int from, int to) {
+  if (from == to)
+    ::fcntl(to, F_SETFD, 0); // keep it across exec
+  else
+    ::dup2(from, to);
+}
+
+int child_main(void* raw) {
+  auto* a = static_cast<spawn_args*>(raw);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL); // dies with whisk-node, even after SIGKILL
+  char go = 0;
+  if (::read(a->go_r, &go, 1) != 1 || go != 'g') // the parent placed us in our cgroup
+    ::_exit(121);
+  place_fd(a->stdin_r, 0);
+  place_fd(a->out_w, 1);
+  place_fd(a->err_w, 2);
+  place_fd(a->fd3_w, 3);
+  ::syscall(SYS_close_range, 4U, ~0U, 0U);
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    ::_exit(122);
+  kernel_mount_attr attr{mount_attr_rdonly, 0, 0, 0};
+  if (::syscall(SYS_mount_setattr, AT_FDCWD, "/", at_recursive, &attr, sizeof attr) != 0)
+    ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr);
+  if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, a->tmp_options) != 0)
+    ::_exit(123);
+  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+    ::_exit(124);
+  ::sethostname("whisk", 5);
+  if (::chdir("/tmp") != 0)
+    ::_exit(125);
+  if (::setgroups(0, nullptr) != 0 || ::setresgid(a->gid, a->gid, a->gid) != 0 ||
+      ::setresuid(a->uid, a->uid, a->uid) != 0)
+    ::_exit(126);
+  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  ::execve(a->path, a->argv, a->envp);
+  ::_exit(127);
+}
+
+struct pipe_pair {
+  int r = -1, w = -1;
+  bool open() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+      return false;
+    r = fds[0];
+    w = fds[1];
+    return true;
+  }
+  void close_both() {
+    if (r >= 0) ::close(r);
+    if (w >= 0) ::close(w);
+    r = w = -1;
+  }
+};
+
+std::vector<char*> c_strings(std::vector<std::string>& xs) {
+  std::vector<char*> out;
+  for (auto& x : xs)
+    out.push_back(x.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// ---- one container --------------------------------------------------------------------
+
+enum class op_type { start, init, run };
+
+struct pending_op {
+  op_type type;
+  std::string line;  // what to write on stdin (empty for start)
+  std::int64_t timeout_ms;
+  std::int64_t log_limit;
+  backend::op_done done;
+};
+
+enum class phase { idle, awaiting_answer, draining };
+
+struct proc {
+  proc(asio::io_context& io) : stdin_w(io), fd3_r(io), out_r(io), err_r(io), out_w(io), err_w(io), pidfd(io), timer(io) {}
+  container_id id = 0;
+  pid_t pid = -1;
+  asio::posix::stream_descriptor stdin_w, fd3_r, out_r, err_r, out_w, err_w, pidfd;
+  asio::streambuf fd3_buf{16 << 20}, out_buf{1 << 20}, err_buf{1 << 20};
+  asio::steady_timer timer;
+  cgroup_leaf leaf;
+  std::deque<pending_op> queue;
+  std::optional<pending_op> current;
+  phase ph = phase::idle;
+  clock::time_point op_start;
+  outcome_kind result_kind = outcome_kind::ok;
+  std::string answer;
+  std::vector<std::string> logs;
+  std::size_t log_bytes = 0;
+  bool truncated = false, out_done = false, err_done = false;
+  bool exited = false, dead = false, destroying = false, stopped_by_signal = false;
+  int wait_status = 0;
+  std::vector<std::function<void()>> on_destroyed;
+};
+
+using proc_ptr = std::shared_ptr<proc>;
+
+const std::string sentinel_line = std::string(log_sentinel) + "\n";
+
+} // namespace
+
+struct process_backend::impl {
+  process_config cfg;
+  cgroup_tree tree;
+  int leftovers = 0;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::map<container_id, proc_ptr> procs;  // touched only on the io thread
+  container_id next_id = 1;
+  mutable std::mutex leaf_mx;              // guards leaf_dirs for readers on other threads
+  std::map<container_id, std::string> leaf_dirs;
+  std::thread thread;  // spawns happen here: PDEATHSIG follows this thread's life
+
+  explicit impl(process_config c) : cfg(std::move(c)) {
+    tree = cgroup_tree::open(cfg.tree_name);
+    leftovers = tree.remove_leftovers();
+    if (leftovers > 0)
+      log_warn("process backend: removed {} container(s) left behind by an earlier run", leftovers);
+    log_info("process backend: cgroups {}", tree.describe());
+    thread = std::thread([this] { io.run(); });
+  }
+
+  ~impl() {
+    asio::post(io, [this] {
+      for (auto& [id, p] : procs) {
+        p->leaf.kill_all();
+        if (p->pid > 0 && !p->exited)
+          ::kill(p->pid, SIGKILL);
+      }
+    });
+    work.reset();
+    asio::post(io, [this] { io.stop(); });
+    thread.join();
+    for (auto& [id, p] : procs) {
+      if (p->pid > 0 && !p->exited)
+        ::waitpid(p->pid, nullptr, 0);
+      p->leaf.remove();
+    }
+    procs.clear();
+    tree.remove_tree();
+  }
+
+  // ---- spawn ----
+  expected<proc_ptr> spawn(const spec& s) {
+    auto cmd = runtime_for(s.kind);
+    if (!cmd)
+      return make_error(errc::internal, fmt::format("no runtime for kind '{}' on this host", s.kind));
+    auto p = std::make_shared<proc>(io);
+    p->id = next_id++;
+    auto leaf = tree.create_leaf(fmt::format("c{}", p->id), s.memory_mb, cfg.pids_max);
+    if (!leaf)
+      return make_error(errc::internal, "cannot create the container's cgroup");
+    p->leaf = *leaf;
+    pipe_pair in, fd3, out, err, go;
+    if (!in.open() || !fd3.open() || !out.open() || !err.open() || !go.open()) {
+      for (auto* pp : {&in, &fd3, &out, &err, &go})
+        pp->close_both();
+      p->leaf.remove();
+      return make_error(errc::internal, fmt::format("cannot create pipes: {}", std::strerror(errno)));
+    }
+    std::vector<std::string> argv = cmd->argv;
+    std::vector<std::string> env{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+                                 "__OW_ALLOW_CONCURRENT=false"};
+    auto argv_c = c_strings(argv);
+    auto env_c = c_strings(env);
+    std::string tmp_options = fmt::format("size={}m,mode=1777", cfg.tmp_size_mb);
+    spawn_args args{go.r, in.r, fd3.w, out.w, err.w, cmd->path.c_str(), argv_c.data(), env_c.data(),
+                    tmp_options.c_str(), cfg.uid, cfg.gid};
+    int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    if (!cfg.network)
+      flags |= CLONE_NEWNET;
+    constexpr std::size_t stack_size = 256 * 1024;
+    auto stack = std::make_unique<char[]>(stack_size);
+    pid_t pid = ::clone(child_main, stack.get() + stack_size, flags, &args);
+    int clone_errno = errno;
+    ::close(go.r);
+    ::close(in.r);
+    ::close(fd3.w);
+    if (pid < 0) {
+      for (auto* pp : {&in, &fd3, &out, &err})
+        pp->close_both();
+      ::close(go.w);
+      p->leaf.remove();
+      return make_error(errc::internal, fmt::format("clone failed: {}", std::strerror(clone_errno)));
+    }
+    p->pid = pid;
+    bool placed = p->leaf.add_process(pid);
+    if (!placed)
+      log_warn("process backend: could not place pid {} in every cgroup of {}", pid, p->leaf.dirs().empty() ? "-" : p->leaf.dirs()[0]);
+    ssize_t sent = ::write(go.w, "g", 1);
+    ::close(go.w);
+    (void)sent;
+    int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    p->stdin_w.assign(in.w);
+    p->fd3_r.assign(fd3.r);
+    p->out_r.assign(out.r);
+    p->err_r.assign(err.r);
+    p->out_w.assign(out.w); // kept by the host to write the sentinel after each answer
+    p->err_w.assign(err.w);
+    if (pfd >= 0)
+      p->pidfd.assign(pfd);
+    {
+      std::lock_guard guard{leaf_mx};
+      leaf_dirs[p->id] = p->leaf.freeze_dir();
+    }
+    return p;
+  }
+
+  // ---- reading ----
+  static std::string take_line(asio::streambuf& buf, std::size_t n) {
+    std::string line(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + static_cast<std::ptrdiff_t>(n));
+    buf.consume(n);
+    if (!line.empty() && line.back() == '\n')
+      line.pop_back();
+    return line;
+  }
+
+  void read_answers(proc_ptr p) {
+    asio::async_read_until(p->fd3_r, p->fd3_buf, '\n', [this, p](boost::system::error_code ec, std::size_t n) {
+      if (ec == asio::error::not_found) {
+        n = p->fd3_buf.size(); // an answer larger than the buffer: hand over what fits
+      } else if (ec) {
+        return;
+      }
+      on_answer(p, take_line(p->fd3_buf, n));
+      read_answers(p);
+    });
+  }
+
+  void read_logs(proc_ptr p, bool is_out) {
+    auto& sd = is_out ? p->out_r : p->err_r;
+    auto& buf = is_out ? p->out_buf : p->err_buf;
+    asio::async_read_until(sd, buf, '\n', [this, p, is_out, &buf](boost::system::error_code ec, std::size_t n) {
+      if (ec == asio::error::not_found)
+        n = buf.size();
+      else if (ec)
+        return;
+      on_log_line(p, is_out, take_line(buf, n));
+      read_logs(p, is_out);
+    });
+  }
+
+  void watch_exit(proc_ptr p) {
+    if (!p->pidfd.is_open())
+      return;
+    p->pidfd.async_wait(asio::posix::stream_descriptor::wait_read, [this, p](boost::system::error_code ec) {
+      if (ec)
+        return;
+      int status = 0;
+      if (::waitpid(p->pid, &status, WNOHANG) == p->pid) {
+        p->exited = true;
+        p->wait_status = status;
+        on_exit(p);
+      } else {
+        watch_exit(p);
+      }
+    });
+  }
+
+  // ---- the operation in progress ----
+  void start_next(proc_ptr p) {
+    if (p->current || p->queue.empty())
+      return;
+    p->current = std::move(p->queue.front());
+    p->queue.pop_front();
+    if (p->dead) {
+      fail_current(p, "the container is gone");
+      return;
+    }
+    auto& op = *p->current;
+    p->ph = phase::awaiting_answer;
+    p->op_start = clock::now();
+    p->answer.clear();
+    p->result_kind = outcome_kind::ok;
+    if (!op.line.empty()) {
+      op.line.push_back('\n');
+      asio::async_write(p->stdin_w, asio::buffer(op.line), [this, p](boost::system::error_code ec, std::size_t) {
+        if (ec && p->ph == phase::awaiting_answer)
+          log_debug("process backend: write to container {} failed: {}", p->id, ec.message());
+      });
+    }
+    p->timer.expires_after(std::chrono::milliseconds(op.timeout_ms));
+    p->timer.async_wait([this, p](boost::system::error_code ec) {
+      if (ec || p->ph != phase::awaiting_answer)
+        return;
+      p->result_kind = outcome_kind::timeout;
+      p->dead = true;
+      kill(p);
+      begin_drain(p);
+    });
+  }
+
+  void fail_current(proc_ptr p, std::string why) {
+    auto op = std::move(*p->current);
+    p->current.reset();
+    p->ph = phase::idle;
+    op.done(outcome{outcome_kind::failed, std::move(why), {}, 0});
+    start_next(p);
+  }
+
+  void on_answer(proc_ptr p, std::string line) {
+    if (!p->current || p->ph != phase::awaiting_answer) {
+      log_warn("process backend: container {} answered without a request: {:.200}", p->id, line);
+      return;
+    }
+    p->timer.cancel();
+    p->answer = std::move(line);
+    p->result_kind = outcome_kind::ok;
+    begin_drain(p);
+  }
+
+  // Everything the runtime wrote before its answer is already in the pipes: a sentinel
+  // written now by the host lands behind it, which makes the cut exact.
+  void begin_drain(proc_ptr p) {
+    p->ph = phase::draining;
+    p->out_done = p->err_done = false;
+    asio::async_write(p->out_w, asio::buffer(sentinel_line), [](boost::system::error_code, std::size_t) {});
+    asio::async_write(p->err_w, asio::buffer(sentinel_line), [](boost::system::error_code, std::size_t) {});
+  }
+
+  void on_log_line(proc_ptr p, bool is_out, std::string line) {
+    if (line == log_sentinel) {
+      (is_out ? p->out_done : p->err_done) = true;
+      if (p->ph == phase::draining && p->out_done && p->err_done)
+        complete(p);
+      return;
+    }
+    auto limit = p->current ? p->current->log_limit : std::int64_t{10 << 20};
+    if (p->truncated)
+      return;
+    if (static_cast<std::int64_t>(p->log_bytes + line.size()) > limit) {
+      p->truncated = true;
+      p->logs.push_back(format_log_line("stderr", fmt::format("Logs were truncated because the total bytes size exceeds the limit of {} bytes.", limit)));
+      return;
+    }
+    p->log_bytes += line.size();
+    p->logs.push_back(format_log_line(is_out ? "stdout" : "stderr", line));
+  }
+
+  void complete(proc_ptr p) {
+    auto op = std::move(*p->current);
+    p->current.reset();
+    p->ph = phase::idle;
+    outcome out;
+    out.kind = p->result_kind;
+    out.output = std::move(p->answer);
+    out.logs = std::move(p->logs);
+    out.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - p->op_start).count();
+    if (out.kind == outcome_kind::exited)
+      out.output = describe_exit(p);
+    p->logs.clear();
+    p->log_bytes = 0;
+    p->truncated = false;
+    op.done(std::move(out));
+    start_next(p);
+  }
+
+  std::string describe_exit(const proc_ptr& p) const {
+    int st = p->wait_status;
+    if (WIFEXITED(st))
+      return fmt::format("the runtime exited with status {}", WEXITSTATUS(st));
+    if (WIFSIGNALED(st))
+      return fmt::format("the runtime was killed by signal {}", WTERMSIG(st));
+    return "the runtime ended";
+  }
+
+  void on_exit(proc_ptr p) {
+    p->dead = true;
+    if (p->destroying) {
+      finalize(p);
+      return;
+    }
+    if (p->ph == phase::awaiting_answer) {
+      p->timer.cancel();
+      bool oom = p->leaf.oom_killed();
+      p->result_kind = oom ? outcome_kind::oom : outcome_kind::exited;
+      begin_drain(p);
+    }
+    log_info("process backend: container {} (pid {}) ended: {}", p->id, p->pid, describe_exit(p));
+  }
+
+  void kill(const proc_ptr& p) {
+    p->leaf.kill_all();
+    if (!p->exited)
+      ::kill(p->pid, SIGKILL);
+  }
+
+  void finalize(proc_ptr p) {
+    boost::system::error_code ec;
+    p->timer.cancel();
+    for (auto* sd : {&p->stdin_w, &p->fd3_r, &p->out_r, &p->err_r, &p->out_w, &p->err_w, &p->pidfd})
+      sd->close(ec);
+    if (p->current)
+      p->queue.push_front(std::move(*p->current));
+    p->current.reset();
+    for (auto& op : p->queue)
+      op.done(outcome{outcome_kind::failed, "the container was destroyed", {}, 0});
+    p->queue.clear();
+    p->leaf.remove();
+    procs.erase(p->id);
+    {
+      std::lock_guard guard{leaf_mx};
+      leaf_dirs.erase(p->id);
+    }
+    for (auto& f : p->on_destroyed)
+      f();
+    p->on_destroyed.clear();
+  }
+
+  void submit(container_id id, pending_op op) {
+    asio::post(io, [this, id, op = std::move(op)]() mutable {
+      auto i = procs.find(id);
+      if (i == procs.end() || i->second->destroying) {
+        op.done(outcome{outcome_kind::failed, "no such container", {}, 0});
+        return;
+      }
+      i->second->queue.push_back(std::move(op));
+      start_next(i->second);
+    });
+  }
+};
+
+process_backend::process_backend(process_config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+
+process_backend::~process_backend() = default;
+
+const cgroup_tree& process_backend::cgroups() const { return impl_->tree; }
+
+int process_backend::leftovers_removed() const { return impl_->leftovers; }
+
+std::string process_backend::freeze_dir(container_id id) const {
+  std::lock_guard guard{impl_->leaf_mx};
+  auto i = impl_->leaf_dirs.find(id);
+  return i == impl_->leaf_dirs.end() ? std::string{} : i->second;
+}
+
+void process_backend::create(const spec& s, create_done done) {
+  asio::post(impl_->io, [this, s, done = std::move(done)]() mutable {
+    auto* m = impl_.get();
+    auto spawned = m->spawn(s);
+    if (!spawned) {
+      done(spawned.err());
+      return;
+    }
+    auto p = *spawned;
+    m->procs[p->id] = p;
+    m->read_answers(p);
+    m->read_logs(p, true);
+    m->read_logs(p, false);
+    m->watch_exit(p);
+    auto id = p->id;
+    pending_op start{op_type::start, {}, m->cfg.start_timeout_ms, 1 << 20,
+                     [m, id, done = std::move(done)](outcome out) {
+                       if (out.kind == outcome_kind::ok && out.output.find("\"ok\"") != std::string::npos) {
+                         done(id);
+                         return;
+                       }
+                       std::string why = out.kind == outcome_kind::timeout ? "the runtime did not start in time" : out.output;
+                       for (auto& l : out.logs)
+                         why += "\n" + l;
+                       if (auto i = m->procs.find(id); i != m->procs.end()) {
+                         i->second->destroying = true;
+                         m->kill(i->second);
+                         if (i->second->exited)
+                           m->finalize(i->second);
+                       }
+                       done(make_error(errc::internal, "the runtime failed to start: " + why));
+                     }};
+    p->queue.push_back(std::move(start));
+    m->start_next(p);
+  });
+}
+
+void process_backend::init(container_id id, init_request req, op_done done) {
+  json::value msg = json::object{{"code", std::move(req.code)}, {"main", std::move(req.main)}, {"binary", req.binary}};
+  if (auto env = json::parse(req.env_json); env && env->is_object())
+    msg.set("env", std::move(*env));
+  impl_->submit(id, pending_op{op_type::init, json::dump(msg), req.timeout_ms, req.log_limit_bytes, std::move(done)});
+}
+
+void process_backend::run(container_id id, run_request req, op_done done) {
+  impl_->submit(id, pending_op{op_type::run, std::move(req.message_json), req.timeout_ms, req.log_limit_bytes, std::move(done)});
+}
+
+void process_backend::suspend(container_id id, flag_done done) {
+  asio::post(impl_->io, [this, id, done = std::move(done)] {
+    auto i = impl_->procs.find(id);
+    if (i == impl_->procs.end() || i->second->dead) {
+      done(false);
+      return;
+    }
+    auto& p = i->second;
+    bool ok = p->leaf.freeze();
+    if (!ok && p->leaf.freeze_dir().empty()) // no freezer: the signal is the last resort
+      ok = ::kill(p->pid, SIGSTOP) == 0 && (p->stopped_by_signal = true);
+    done(ok);
+  });
+}
+
+void process_backend::resume(container_id id, flag_done done) {
+  asio::post(impl_->io, [this, id, done = std::move(done)] {
+    auto i = impl_->procs.find(id);
+    if (i == impl_->procs.end() || i->second->dead) {
+      done(false);
+      return;
+    }
+    auto& p = i->second;
+    bool ok = p->stopped_by_signal ? ::kill(p->pid, SIGCONT) == 0 : p->leaf.thaw();
+    p->stopped_by_signal = false;
+    done(ok);
+  });
+}
+
+void process_backend::destroy(container_id id, std::function<void()> done) {
+  asio::post(impl_->io, [this, id, done = std::move(done)]() mutable {
+    auto i = impl_->procs.find(id);
+    if (i == impl_->procs.end()) {
+      done();
+      return;
+    }
+    auto p = i->second;
+    p->on_destroyed.push_back(std::move(done));
+    if (p->destroying)
+      return;
+    p->destroying = true;
+    if (p->exited) {
+      impl_->finalize(p);
+      return;
+    }
+    impl_->kill(p);
+  });
+}
+
+} // namespace whisk::container

@@ -1,0 +1,155 @@
+#include "whisk/container/runtimes.hpp"
+
+#include <cstdlib>
+#include <sstream>
+#include <unistd.h>
+
+namespace whisk::container {
+
+namespace {
+
+// The action loop for node: readiness on fd 3, one init line, then one line per run.
+constexpr const char* node_launcher = R"JS(
+'use strict';
+const fs = require('fs');
+function reply(obj) {
+  let s;
+  try { s = JSON.stringify(obj); } catch (e) { s = JSON.stringify({error: 'The action result could not be serialized: ' + e.message}); }
+  if (s === undefined) s = '{}';
+  fs.writeSync(3, s + '\n');
+}
+let main = null;
+function init(msg) {
+  for (const [k, v] of Object.entries(msg.env || {})) process.env[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  const name = msg.main || 'main';
+  let code = msg.code || '';
+  if (msg.binary) code = Buffer.from(code, 'base64').toString('utf8');
+  const mod = {exports: {}};
+  const factory = new Function('exports', 'require', 'module', '__filename', '__dirname',
+    code + '\n;return typeof ' + name + " === 'function' ? " + name + ' : undefined;');
+  let fn = factory(mod.exports, require, mod, '/tmp/action.js', '/tmp');
+  if (typeof fn !== 'function' && mod.exports) fn = mod.exports[name];
+  if (typeof fn !== 'function' && typeof mod.exports === 'function') fn = mod.exports;
+  if (typeof fn !== 'function') throw new Error("the action does not define a function '" + name + "'");
+  main = fn;
+}
+async function run(msg) {
+  for (const [k, v] of Object.entries(msg)) if (k !== 'value') process.env['__OW_' + k.toUpperCase()] = String(v);
+  try {
+    let r = await main(msg.value === undefined ? {} : msg.value);
+    if (r === undefined || r === null) r = {};
+    reply(r);
+  } catch (e) {
+    if (e && typeof e === 'object' && !(e instanceof Error) && 'error' in e) reply(e);
+    else reply({error: e instanceof Error ? 'An error has occurred: ' + e : e});
+  }
+}
+async function handle(line) {
+  let msg;
+  try { msg = JSON.parse(line); } catch (e) { reply({error: 'bad message: ' + e.message}); return; }
+  if (main === null) {
+    try { init(msg); reply({ok: true}); } catch (e) { reply({error: String(e && e.message || e)}); }
+    return;
+  }
+  await run(msg);
+}
+let chain = Promise.resolve();
+require('readline').createInterface({input: process.stdin, terminal: false})
+  .on('line', line => { chain = chain.then(() => handle(line)); })
+  .on('close', () => process.exit(0));
+reply({ok: true});
+)JS";
+
+// The action loop for python (and the native launcher, which execs the executable).
+constexpr const char* python_launcher = R"PY(
+import sys, os, json, base64, traceback
+def reply(o):
+    sys.stdout.flush(); sys.stderr.flush()
+    try:
+        s = json.dumps(o)
+    except Exception as e:
+        s = json.dumps({"error": "The action result could not be serialized: %s" % e})
+    os.write(3, (s + "\n").encode())
+kind = sys.argv[1] if len(sys.argv) > 1 else "python"
+reply({"ok": True})
+main = None
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    try:
+        msg = json.loads(line)
+    except Exception as e:
+        reply({"error": "bad message: %s" % e}); continue
+    if main is None:
+        try:
+            for k, v in (msg.get("env") or {}).items():
+                os.environ[k] = v if isinstance(v, str) else json.dumps(v)
+            code = msg.get("code") or ""
+            name = msg.get("main") or "main"
+            if kind == "native":
+                data = base64.b64decode(code) if msg.get("binary") else code.encode()
+                os.makedirs("/tmp/action", exist_ok=True)
+                path = "/tmp/action/exec"
+                with open(path, "wb") as f:
+                    f.write(data)
+                os.chmod(path, 0o755)
+                os.environ["__OW_WAIT_FOR_ACK"] = "1"
+                sys.stdout.flush(); sys.stderr.flush()
+                os.execv(path, [path])
+            if msg.get("binary"):
+                code = base64.b64decode(code).decode()
+            g = {"__name__": "__main__"}
+            exec(compile(code, "__main__.py", "exec"), g)
+            main = g.get(name)
+            if not callable(main):
+                main = None
+                raise Exception("the action does not define a function '%s'" % name)
+            reply({"ok": True})
+        except Exception as e:
+            reply({"error": "%s: %s" % (type(e).__name__, e)})
+        continue
+    for k, v in msg.items():
+        if k != "value":
+            os.environ["__OW_" + k.upper()] = str(v)
+    try:
+        r = main(msg.get("value") or {})
+        reply({} if r is None else r)
+    except Exception as e:
+        traceback.print_exc()
+        reply({"error": "%s: %s" % (type(e).__name__, e)})
+)PY";
+
+std::string find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    std::string candidate = dir + "/" + name;
+    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+  }
+  return {};
+}
+
+} // namespace
+
+std::optional<runtime_command> runtime_for(const std::string& kind) {
+  if (kind.rfind("nodejs", 0) == 0) {
+    static const std::string node = find_on_path("node");
+    if (node.empty())
+      return std::nullopt;
+    return runtime_command{node, {"node", "-e", node_launcher}};
+  }
+  if (kind == "python:3" || kind == "native") {
+    const std::string python = "/usr/bin/python3";
+    if (::access(python.c_str(), X_OK) != 0)
+      return std::nullopt;
+    if (kind == "native") // the launcher only writes and execs the executable: skip site setup
+      return runtime_command{python, {"python3", "-S", "-c", python_launcher, "native"}};
+    return runtime_command{python, {"python3", "-c", python_launcher, "python"}};
+  }
+  return std::nullopt;
+}
+
+} // namespace whisk::container

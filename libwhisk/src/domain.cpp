@@ -1,0 +1,338 @@
+#include "whisk/domain.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <random>
+
+namespace whisk {
+
+namespace {
+
+const std::vector<std::string>& kinds() {
+  static const std::vector<std::string> k{"nodejs:20", "nodejs:default", "python:3", "native"};
+  return k;
+}
+
+expected<std::int64_t> limit_in(const json::value& limits, const char* key, std::int64_t fallback,
+                                std::int64_t lo, std::int64_t hi, const char* unit) {
+  auto* v = limits.find(key);
+  if (!v || v->is_null())
+    return fallback;
+  if (!v->is_number())
+    return make_error(errc::bad_request, fmt::format("limits.{} must be a number", key));
+  auto n = v->as_int();
+  if (n < lo || n > hi)
+    return make_error(errc::bad_request,
+                      fmt::format("{} limit {} {} exceeds allowed range [{} {}, {} {}].", key, n, unit, lo, unit, hi, unit));
+  return n;
+}
+
+expected<action_limits> parse_limits(const json::value* v, const action_limits& base) {
+  action_limits l = base;
+  if (!v || v->is_null())
+    return l;
+  if (!v->is_object())
+    return make_error(errc::bad_request, "limits must be an object");
+  auto t = limit_in(*v, "timeout", base.timeout_ms, action_limits::min_timeout_ms, action_limits::max_timeout_ms, "milliseconds");
+  if (!t) return t.err();
+  auto m = limit_in(*v, "memory", base.memory_mb, action_limits::min_memory_mb, action_limits::max_memory_mb, "MB");
+  if (!m) return m.err();
+  auto g = limit_in(*v, "logs", base.logs_mb, 0, action_limits::max_logs_mb, "MB");
+  if (!g) return g.err();
+  auto c = limit_in(*v, "concurrency", base.concurrency, 1, action_limits::max_concurrency, "activations");
+  if (!c) return c.err();
+  l.timeout_ms = *t;
+  l.memory_mb = *m;
+  l.logs_mb = *g;
+  l.concurrency = *c;
+  return l;
+}
+
+expected<json::value> parse_key_values(const json::value* v, const char* what) {
+  if (!v || v->is_null())
+    return json::value{json::array{}};
+  if (!v->is_array())
+    return make_error(errc::bad_request, fmt::format("{} must be an array of {{\"key\", \"value\"}} objects", what));
+  for (auto& kv : v->as_array())
+    if (!kv.is_object() || !kv.find("key") || !kv.find("key")->is_string())
+      return make_error(errc::bad_request, fmt::format("every entry of {} needs a string \"key\"", what));
+  return *v;
+}
+
+expected<exec_spec> parse_exec(const json::value* v) {
+  if (!v || !v->is_object())
+    return make_error(errc::bad_request, "exec is required and must be an object with kind and code");
+  exec_spec e;
+  e.kind = json::get_string(*v, "kind");
+  if (!is_known_kind(e.kind)) {
+    std::string list;
+    for (auto& k : known_kinds())
+      list += (list.empty() ? "" : ", ") + k;
+    return make_error(errc::bad_request, fmt::format("exec.kind '{}' is not supported; supported kinds: {}", e.kind, list));
+  }
+  e.kind = canonical_kind(e.kind);
+  auto* code = v->find("code");
+  if (!code || !code->is_string() || code->as_string().empty())
+    return make_error(errc::bad_request, "exec.code must be a non-empty string");
+  e.code = code->as_string();
+  e.main = json::get_string(*v, "main", "main");
+  if (e.main.empty())
+    e.main = "main";
+  e.binary = json::get_bool(*v, "binary", false);
+  if (e.kind != "native" && !is_valid_identifier(e.main))
+    return make_error(errc::bad_request, fmt::format("exec.main '{}' is not a valid function name", e.main));
+  return e;
+}
+
+std::string bump_version(const std::string& v) {
+  unsigned a = 0, b = 0, c = 0;
+  if (std::sscanf(v.c_str(), "%u.%u.%u", &a, &b, &c) != 3)
+    return "0.0.1";
+  return fmt::format("{}.{}.{}", a, b, c + 1);
+}
+
+} // namespace
+
+std::string action::revision_key() const {
+  return fmt::format("{}@{}#{}", fully_qualified(), version, updated_ms);
+}
+
+bool is_known_kind(const std::string& kind) {
+  return std::find(kinds().begin(), kinds().end(), kind) != kinds().end();
+}
+
+std::string canonical_kind(const std::string& kind) {
+  return kind == "nodejs:default" ? "nodejs:20" : kind;
+}
+
+std::vector<std::string> known_kinds() { return kinds(); }
+
+bool is_valid_entity_name(const std::string& name) {
+  if (name.empty() || name.size() > 256)
+    return false;
+  if (!std::isalnum(static_cast<unsigned char>(name[0])) && name[0] != '_')
+    return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '@' || c == ' ';
+  }) && name.back() != ' ';
+}
+
+bool is_valid_identifier(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
+    return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '$'; });
+}
+
+expected<action> action_from_json(const json::value& body, const std::string& ns, const std::string& name) {
+  if (!body.is_object())
+    return make_error(errc::bad_request, "the action must be a JSON object");
+  action a;
+  a.ns = ns;
+  a.name = name;
+  auto e = parse_exec(body.find("exec"));
+  if (!e) return e.err();
+  a.exec = std::move(*e);
+  auto p = parse_key_values(body.find("parameters"), "parameters");
+  if (!p) return p.err();
+  a.parameters = std::move(*p);
+  auto an = parse_key_values(body.find("annotations"), "annotations");
+  if (!an) return an.err();
+  a.annotations = std::move(*an);
+  auto l = parse_limits(body.find("limits"), action_limits{});
+  if (!l) return l.err();
+  a.limits = *l;
+  a.publish = json::get_bool(body, "publish", false);
+  a.updated_ms = now_ms();
+  return a;
+}
+
+expected<action> action_update(const action& old, const json::value& body) {
+  if (!body.is_object())
+    return make_error(errc::bad_request, "the action must be a JSON object");
+  action a = old;
+  if (auto* e = body.find("exec")) {
+    auto parsed = parse_exec(e);
+    if (!parsed) return parsed.err();
+    a.exec = std::move(*parsed);
+  }
+  if (body.find("parameters")) {
+    auto p = parse_key_values(body.find("parameters"), "parameters");
+    if (!p) return p.err();
+    a.parameters = std::move(*p);
+  }
+  if (body.find("annotations")) {
+    auto an = parse_key_values(body.find("annotations"), "annotations");
+    if (!an) return an.err();
+    a.annotations = std::move(*an);
+  }
+  auto l = parse_limits(body.find("limits"), old.limits);
+  if (!l) return l.err();
+  a.limits = *l;
+  a.publish = json::get_bool(body, "publish", old.publish);
+  a.version = bump_version(old.version);
+  a.updated_ms = std::max(now_ms(), old.updated_ms + 1);
+  return a;
+}
+
+json::value limits_to_json(const action_limits& l) {
+  return json::object{{"timeout", l.timeout_ms}, {"memory", l.memory_mb}, {"logs", l.logs_mb},
+                      {"concurrency", l.concurrency}};
+}
+
+json::value to_json(const action& a, bool with_code) {
+  json::value exec = json::object{{"kind", a.exec.kind}};
+  if (with_code) {
+    exec.set("code", a.exec.code);
+    if (a.exec.main != "main")
+      exec.set("main", a.exec.main);
+  }
+  exec.set("binary", a.exec.binary);
+  json::value annotations = a.annotations;
+  bool has_exec = false;
+  for (auto& kv : annotations.as_array())
+    has_exec = has_exec || json::get_string(kv, "key") == "exec";
+  if (!has_exec)
+    annotations.as_array().push_back(json::object{{"key", "exec"}, {"value", a.exec.kind.substr(0, a.exec.kind.find(':'))}});
+  return json::object{{"namespace", a.ns},
+                      {"name", a.name},
+                      {"version", a.version},
+                      {"exec", std::move(exec)},
+                      {"annotations", std::move(annotations)},
+                      {"parameters", a.parameters},
+                      {"limits", limits_to_json(a.limits)},
+                      {"publish", a.publish},
+                      {"updated", a.updated_ms}};
+}
+
+json::value parameters_object(const json::value& key_value_list) {
+  json::value out = json::object{};
+  if (key_value_list.is_array())
+    for (auto& kv : key_value_list.as_array())
+      if (auto* v = kv.find("value"))
+        out.set(json::get_string(kv, "key"), *v);
+  return out;
+}
+
+const char* status_text(activation_status s) {
+  switch (s) {
+    case activation_status::success: return "success";
+    case activation_status::application_error: return "application error";
+    case activation_status::developer_error: return "action developer error";
+    case activation_status::whisk_error: return "whisk internal error";
+  }
+  return "whisk internal error";
+}
+
+json::value response_json(const activation& a) {
+  return json::object{{"status", status_text(a.status)},
+                      {"statusCode", static_cast<int>(a.status)},
+                      {"success", a.status == activation_status::success},
+                      {"result", a.result}};
+}
+
+json::value to_json(const activation& a, bool with_logs, bool with_result) {
+  json::array logs;
+  if (with_logs)
+    for (auto& l : a.logs)
+      logs.emplace_back(l);
+  json::array annotations{
+      json::object{{"key", "path"}, {"value", a.ns + "/" + a.name}},
+      json::object{{"key", "waitTime"}, {"value", a.wait_ms}},
+      json::object{{"key", "kind"}, {"value", a.kind}},
+      json::object{{"key", "timeout"}, {"value", a.timeout}},
+      json::object{{"key", "limits"}, {"value", limits_to_json(a.limits)}},
+  };
+  if (a.init_ms >= 0)
+    annotations.push_back(json::object{{"key", "initTime"}, {"value", a.init_ms}});
+  json::value response = response_json(a);
+  if (!with_result)
+    response.as_object().pop_back();
+  return json::object{{"namespace", a.ns},
+                      {"name", a.name},
+                      {"version", a.version},
+                      {"subject", a.subject},
+                      {"activationId", a.activation_id},
+                      {"start", a.start_ms},
+                      {"end", a.end_ms},
+                      {"duration", a.end_ms - a.start_ms},
+                      {"statusCode", static_cast<int>(a.status)},
+                      {"response", std::move(response)},
+                      {"logs", std::move(logs)},
+                      {"annotations", std::move(annotations)},
+                      {"publish", false}};
+}
+
+expected<activation> activation_from_json(const json::value& doc) {
+  if (!doc.is_object())
+    return make_error(errc::internal, "stored activation is not an object");
+  activation a;
+  a.ns = json::get_string(doc, "namespace");
+  a.name = json::get_string(doc, "name");
+  a.version = json::get_string(doc, "version");
+  a.subject = json::get_string(doc, "subject");
+  a.activation_id = json::get_string(doc, "activationId");
+  a.start_ms = json::get_int(doc, "start", 0);
+  a.end_ms = json::get_int(doc, "end", 0);
+  if (auto* r = doc.find("response")) {
+    a.status = static_cast<activation_status>(std::clamp<std::int64_t>(json::get_int(*r, "statusCode", 3), 0, 3));
+    if (auto* res = r->find("result"))
+      a.result = *res;
+  }
+  if (auto* logs = doc.find("logs"); logs && logs->is_array())
+    for (auto& l : logs->as_array())
+      if (l.is_string())
+        a.logs.push_back(l.as_string());
+  if (auto* an = doc.find("annotations"); an && an->is_array()) {
+    for (auto& kv : an->as_array()) {
+      auto key = json::get_string(kv, "key");
+      auto* v = kv.find("value");
+      if (!v)
+        continue;
+      if (key == "waitTime" && v->is_number()) a.wait_ms = v->as_int();
+      else if (key == "initTime" && v->is_number()) a.init_ms = v->as_int();
+      else if (key == "kind" && v->is_string()) a.kind = v->as_string();
+      else if (key == "timeout" && v->is_bool()) a.timeout = v->as_bool();
+      else if (key == "limits" && v->is_object()) {
+        a.limits.timeout_ms = json::get_int(*v, "timeout", a.limits.timeout_ms);
+        a.limits.memory_mb = json::get_int(*v, "memory", a.limits.memory_mb);
+        a.limits.logs_mb = json::get_int(*v, "logs", a.limits.logs_mb);
+        a.limits.concurrency = json::get_int(*v, "concurrency", a.limits.concurrency);
+      }
+    }
+  }
+  return a;
+}
+
+std::string random_hex(std::size_t chars) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(chars, '0');
+  std::uint64_t bits = 0;
+  for (std::size_t i = 0; i < chars; ++i) {
+    if (i % 16 == 0)
+      bits = rng();
+    out[i] = digits[bits & 0xf];
+    bits >>= 4;
+  }
+  return out;
+}
+
+std::string new_activation_id() { return random_hex(32); }
+
+bool is_activation_id(const std::string& s) {
+  return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string timeout_message(std::int64_t timeout_ms) {
+  return fmt::format("The action exceeded its time limits of {} milliseconds.", timeout_ms);
+}
+
+} // namespace whisk

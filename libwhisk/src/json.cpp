@@ -1,0 +1,206 @@
+#include "whisk/json.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace whisk {
+
+int http_status(errc code) {
+  switch (code) {
+    case errc::bad_request: return 400;
+    case errc::unauthorized: return 401;
+    case errc::forbidden: return 403;
+    case errc::not_found: return 404;
+    case errc::conflict: return 409;
+    case errc::too_large: return 413;
+    case errc::too_many_requests: return 429;
+    case errc::internal: return 500;
+    case errc::unavailable: return 503;
+  }
+  return 500;
+}
+
+namespace json {
+
+const value* value::find(std::string_view key) const {
+  if (!is_object())
+    return nullptr;
+  for (auto& [k, v] : as_object())
+    if (k == key)
+      return &v;
+  return nullptr;
+}
+
+value* value::find(std::string_view key) {
+  return const_cast<value*>(static_cast<const value*>(this)->find(key));
+}
+
+void value::set(std::string key, value v) {
+  if (is_null())
+    v_ = object{};
+  if (auto* existing = find(key)) {
+    *existing = std::move(v);
+    return;
+  }
+  as_object().emplace_back(std::move(key), std::move(v));
+}
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+value convert(od::value v);
+
+value convert_number(od::number n) {
+  switch (n.get_number_type()) {
+    case od::number_type::signed_integer: return value{n.get_int64()};
+    case od::number_type::unsigned_integer: {
+      auto u = n.get_uint64();
+      if (u <= static_cast<std::uint64_t>(INT64_MAX))
+        return value{static_cast<std::int64_t>(u)};
+      return value{static_cast<double>(u)};
+    }
+    default: return value{n.get_double()};
+  }
+}
+
+value convert(od::value v) {
+  switch (v.type()) {
+    case od::json_type::object: {
+      object o;
+      for (auto field : v.get_object()) {
+        std::string key{field.unescaped_key().value()};
+        o.emplace_back(std::move(key), convert(field.value()));
+      }
+      return value{std::move(o)};
+    }
+    case od::json_type::array: {
+      array a;
+      for (auto element : v.get_array())
+        a.push_back(convert(element.value()));
+      return value{std::move(a)};
+    }
+    case od::json_type::string: return value{std::string(v.get_string().value())};
+    case od::json_type::number: return convert_number(v.get_number());
+    case od::json_type::boolean: return value{v.get_bool().value()};
+    case od::json_type::null:
+      if (!v.is_null())
+        throw simdjson::simdjson_error(simdjson::INCORRECT_TYPE);
+      return value{};
+  }
+  return value{};
+}
+
+} // namespace
+
+expected<value> parse(std::string_view text) {
+  thread_local od::parser parser; // on-demand parsers are per thread
+  try {
+    simdjson::padded_string padded(text);
+    od::document doc = parser.iterate(padded);
+    value result;
+    if (doc.is_scalar()) {
+      switch (doc.type()) {
+        case od::json_type::string: result = value{std::string(doc.get_string().value())}; break;
+        case od::json_type::number: result = convert_number(doc.get_number()); break;
+        case od::json_type::boolean: result = value{doc.get_bool().value()}; break;
+        default:
+          if (!doc.is_null())
+            throw simdjson::simdjson_error(simdjson::INCORRECT_TYPE);
+      }
+    } else {
+      result = convert(doc.get_value());
+    }
+    if (!doc.current_location().error()) // anything left after the document
+      return make_error(errc::bad_request, "trailing content after the JSON document");
+    return result;
+  } catch (const simdjson::simdjson_error& e) {
+    return make_error(errc::bad_request, e.what());
+  }
+}
+
+void write_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20)
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+        else
+          out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
+void write(std::string& out, const value& v) {
+  if (v.is_null()) {
+    out += "null";
+  } else if (v.is_bool()) {
+    out += v.as_bool() ? "true" : "false";
+  } else if (v.is_int()) {
+    fmt::format_to(std::back_inserter(out), "{}", v.as_int());
+  } else if (v.is_number()) {
+    double d = v.as_double();
+    if (std::isfinite(d))
+      fmt::format_to(std::back_inserter(out), "{}", d);
+    else
+      out += "null";
+  } else if (v.is_string()) {
+    write_string(out, v.as_string());
+  } else if (v.is_array()) {
+    out.push_back('[');
+    bool first = true;
+    for (auto& e : v.as_array()) {
+      if (!first)
+        out.push_back(',');
+      first = false;
+      write(out, e);
+    }
+    out.push_back(']');
+  } else {
+    out.push_back('{');
+    bool first = true;
+    for (auto& [k, e] : v.as_object()) {
+      if (!first)
+        out.push_back(',');
+      first = false;
+      write_string(out, k);
+      out.push_back(':');
+      write(out, e);
+    }
+    out.push_back('}');
+  }
+}
+
+std::string dump(const value& v) {
+  std::string out;
+  write(out, v);
+  return out;
+}
+
+std::string get_string(const value& obj, std::string_view key, std::string fallback) {
+  auto* v = obj.find(key);
+  return v && v->is_string() ? v->as_string() : fallback;
+}
+
+std::int64_t get_int(const value& obj, std::string_view key, std::int64_t fallback) {
+  auto* v = obj.find(key);
+  return v && v->is_number() ? v->as_int() : fallback;
+}
+
+bool get_bool(const value& obj, std::string_view key, bool fallback) {
+  auto* v = obj.find(key);
+  return v && v->is_bool() ? v->as_bool() : fallback;
+}
+
+} // namespace json
+} // namespace whisk

@@ -1,0 +1,304 @@
+#include <condition_variable>
+#include <deque>
+#include <fmt/format.h>
+#include <mutex>
+#include <sqlite3.h>
+#include <thread>
+
+#include "whisk/log.hpp"
+#include "whisk/store/store.hpp"
+
+namespace whisk {
+
+namespace {
+
+// One prepared statement, reset on scope exit.
+class statement {
+public:
+  statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
+      stmt_ = nullptr;
+  }
+  ~statement() { sqlite3_finalize(stmt_); }
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  explicit operator bool() const { return stmt_ != nullptr; }
+  statement& bind(int i, const std::string& s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  statement& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  int step() { return sqlite3_step(stmt_); }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  std::string text(int col) {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string{};
+  }
+  const char* error() const { return sqlite3_errmsg(db_); }
+
+private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+bool exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    log_error("store: {}: {}", sql, err ? err : "?");
+    sqlite3_free(err);
+    return false;
+  }
+  return true;
+}
+
+sqlite3* open_db(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return nullptr;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  exec(db, "PRAGMA journal_mode=WAL");
+  exec(db, "PRAGMA synchronous=NORMAL");
+  return db;
+}
+
+std::optional<action> action_from_doc(const std::string& doc) {
+  auto parsed = json::parse(doc);
+  if (!parsed)
+    return std::nullopt;
+  auto& d = *parsed;
+  auto a = action_from_json(d, json::get_string(d, "namespace"), json::get_string(d, "name"));
+  if (!a)
+    return std::nullopt;
+  a->version = json::get_string(d, "version", "0.0.1");
+  a->updated_ms = json::get_int(d, "updated", 0);
+  return *a;
+}
+
+class sqlite_store final : public store {
+public:
+  sqlite_store(sqlite3* reader, sqlite3* writer) : db_(reader), writer_db_(writer) {
+    writer_ = std::thread([this] { write_loop(); });
+  }
+
+  ~sqlite_store() override {
+    {
+      std::lock_guard guard{queue_mx_};
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    writer_.join();
+    sqlite3_close(db_);
+    sqlite3_close(writer_db_);
+  }
+
+  expected<bool> put_namespace(const namespace_record& ns) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "INSERT OR REPLACE INTO namespaces(name, uuid, key) VALUES(?1, ?2, ?3)"};
+    st.bind(1, ns.name).bind(2, ns.uuid).bind(3, ns.key);
+    if (st.step() != SQLITE_DONE)
+      return make_error(errc::internal, fmt::format("store: cannot write namespace: {}", st.error()));
+    return true;
+  }
+
+  std::optional<namespace_record> namespace_by_uuid(const std::string& uuid) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "SELECT name, uuid, key FROM namespaces WHERE uuid = ?1"};
+    st.bind(1, uuid);
+    if (st.step() != SQLITE_ROW)
+      return std::nullopt;
+    return namespace_record{st.text(0), st.text(1), st.text(2)};
+  }
+
+  std::vector<namespace_record> namespaces() override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "SELECT name, uuid, key FROM namespaces ORDER BY name"};
+    std::vector<namespace_record> out;
+    while (st.step() == SQLITE_ROW)
+      out.push_back({st.text(0), st.text(1), st.text(2)});
+    return out;
+  }
+
+  expected<bool> put_action(const action& a) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "INSERT OR REPLACE INTO actions(ns, name, updated, doc) VALUES(?1, ?2, ?3, ?4)"};
+    st.bind(1, a.ns).bind(2, a.name).bind(3, a.updated_ms).bind(4, json::dump(to_json(a)));
+    if (st.step() != SQLITE_DONE)
+      return make_error(errc::internal, fmt::format("store: cannot write action: {}", st.error()));
+    return true;
+  }
+
+  std::optional<action> get_action(const std::string& ns, const std::string& name) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "SELECT doc FROM actions WHERE ns = ?1 AND name = ?2"};
+    st.bind(1, ns).bind(2, name);
+    if (st.step() != SQLITE_ROW)
+      return std::nullopt;
+    return action_from_doc(st.text(0));
+  }
+
+  std::vector<action> list_actions(const std::string& ns, std::int64_t limit, std::int64_t skip) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "SELECT doc FROM actions WHERE ns = ?1 ORDER BY updated DESC LIMIT ?2 OFFSET ?3"};
+    st.bind(1, ns).bind(2, limit).bind(3, skip);
+    std::vector<action> out;
+    while (st.step() == SQLITE_ROW)
+      if (auto a = action_from_doc(st.text(0)))
+        out.push_back(std::move(*a));
+    return out;
+  }
+
+  bool delete_action(const std::string& ns, const std::string& name) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "DELETE FROM actions WHERE ns = ?1 AND name = ?2"};
+    st.bind(1, ns).bind(2, name);
+    st.step();
+    return sqlite3_changes(db_) > 0;
+  }
+
+  void add_activation(activation a) override {
+    {
+      std::lock_guard guard{queue_mx_};
+      queue_.push_back(std::move(a));
+    }
+    queue_cv_.notify_one();
+  }
+
+  std::optional<activation> get_activation(const std::string& ns, const std::string& id) override {
+    {
+      // A record still waiting for its batch is already visible to readers.
+      std::lock_guard guard{queue_mx_};
+      for (auto* q : {&queue_, &in_flight_})
+        for (auto& a : *q)
+          if (a.activation_id == id && a.ns == ns)
+            return a;
+    }
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "SELECT doc FROM activations WHERE id = ?1 AND ns = ?2"};
+    st.bind(1, id).bind(2, ns);
+    if (st.step() != SQLITE_ROW)
+      return std::nullopt;
+    auto doc = json::parse(st.text(0));
+    if (!doc)
+      return std::nullopt;
+    auto a = activation_from_json(*doc);
+    if (!a)
+      return std::nullopt;
+    return *a;
+  }
+
+  std::vector<activation> list_activations(const activation_query& q) override {
+    flush(); // listings see every activation that finished before the call
+    std::lock_guard guard{db_mx_};
+    statement st{db_,
+                 "SELECT doc FROM activations WHERE ns = ?1 AND (?2 = '' OR name = ?2) "
+                 "AND (?3 = 0 OR start >= ?3) AND (?4 = 0 OR start <= ?4) "
+                 "ORDER BY start DESC, rowid DESC LIMIT ?5 OFFSET ?6"};
+    st.bind(1, q.ns).bind(2, q.name).bind(3, q.since).bind(4, q.upto).bind(5, q.limit).bind(6, q.skip);
+    std::vector<activation> out;
+    while (st.step() == SQLITE_ROW)
+      if (auto doc = json::parse(st.text(0)))
+        if (auto a = activation_from_json(*doc))
+          out.push_back(std::move(*a));
+    return out;
+  }
+
+  void flush() override {
+    std::unique_lock lock{queue_mx_};
+    auto target = enqueued_total();
+    flushed_cv_.wait(lock, [&] { return written_ >= target || stopping_; });
+  }
+
+private:
+  std::uint64_t enqueued_total() const { return written_ + in_flight_.size() + queue_.size(); }
+
+  // Group commit: everything queued while the previous batch was written goes in one transaction.
+  void write_loop() {
+    for (;;) {
+      {
+        std::unique_lock lock{queue_mx_};
+        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_)
+          return;
+        in_flight_.swap(queue_);
+      }
+      write_batch(in_flight_);
+      {
+        std::lock_guard guard{queue_mx_};
+        written_ += in_flight_.size();
+        in_flight_.clear();
+      }
+      flushed_cv_.notify_all();
+    }
+  }
+
+  void write_batch(const std::deque<activation>& batch) {
+    for (int attempt = 0;; ++attempt) {
+      bool ok = exec(writer_db_, "BEGIN IMMEDIATE");
+      if (ok) {
+        statement st{writer_db_, "INSERT OR REPLACE INTO activations(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
+        for (auto& a : batch) {
+          st.bind(1, a.activation_id).bind(2, a.ns).bind(3, a.name).bind(4, a.start_ms).bind(5, json::dump(to_json(a)));
+          if (st.step() != SQLITE_DONE) {
+            log_error("store: cannot write activation {}: {}", a.activation_id, st.error());
+            ok = false;
+            break;
+          }
+          st.reset();
+        }
+      }
+      if (ok && exec(writer_db_, "COMMIT"))
+        return;
+      exec(writer_db_, "ROLLBACK");
+      // Never drop a record: retry with a pause, the disk may come back.
+      log_error("store: activation batch of {} failed (attempt {}), retrying", batch.size(), attempt + 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 10 << std::min(attempt, 6))));
+    }
+  }
+
+  sqlite3* db_;
+  sqlite3* writer_db_;
+  std::mutex db_mx_;
+  std::mutex queue_mx_;
+  std::condition_variable queue_cv_;
+  std::condition_variable flushed_cv_;
+  std::deque<activation> queue_;
+  std::deque<activation> in_flight_;
+  std::uint64_t written_ = 0;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+} // namespace
+
+expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path) {
+  sqlite3* reader = open_db(path);
+  if (!reader)
+    return make_error(errc::internal, fmt::format("store: cannot open {}", path));
+  static constexpr const char* schema =
+      "CREATE TABLE IF NOT EXISTS namespaces(name TEXT PRIMARY KEY, uuid TEXT UNIQUE NOT NULL, key TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS actions(ns TEXT NOT NULL, name TEXT NOT NULL, updated INTEGER NOT NULL,"
+      "  doc TEXT NOT NULL, PRIMARY KEY(ns, name));"
+      "CREATE TABLE IF NOT EXISTS activations(id TEXT PRIMARY KEY, ns TEXT NOT NULL, name TEXT NOT NULL,"
+      "  start INTEGER NOT NULL, doc TEXT NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS activations_by_ns ON activations(ns, start);";
+  if (!exec(reader, schema)) {
+    sqlite3_close(reader);
+    return make_error(errc::internal, fmt::format("store: cannot create the schema in {}", path));
+  }
+  sqlite3* writer = open_db(path);
+  if (!writer) {
+    sqlite3_close(reader);
+    return make_error(errc::internal, fmt::format("store: cannot open {} for writing", path));
+  }
+  return std::unique_ptr<store>(new sqlite_store(reader, writer));
+}
+
+} // namespace whisk
