@@ -1,0 +1,61 @@
+#pragma once
+// Where a run goes: pure functions over plain values, shared by the pool actor and the
+// simulator. Order: warm container of the action > paused one (resume) > stem cell of the
+// kind and memory > new container within the user memory > evict least recently used idle
+// containers > wait.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace whisk::policy {
+
+enum class slot_state { starting, stem, busy, ready, paused, removing };
+const char* to_string(slot_state s);
+
+struct container_info {
+  std::uint64_t id = 0;
+  slot_state state = slot_state::starting;
+  std::string kind;
+  std::int64_t memory_mb = 256;
+  std::string action_key;      // empty for a stem cell
+  std::int64_t active = 0;     // runs placed and not yet answered
+  std::int64_t concurrency = 1;
+  std::uint64_t last_used = 0; // higher is more recent
+};
+
+struct run_need {
+  std::string action_key;
+  std::string kind;
+  std::int64_t memory_mb = 256;
+  std::int64_t concurrency = 1;
+};
+
+enum class placement_kind { warm, resume, stem_cell, create, evict_and_create, wait };
+const char* to_string(placement_kind k);
+
+struct placement {
+  placement_kind kind = placement_kind::wait;
+  std::uint64_t id = 0;               // warm / resume / stem_cell
+  std::vector<std::uint64_t> victims; // evict_and_create
+};
+
+std::int64_t memory_in_use(const std::vector<container_info>& pool);
+
+// Least recently used idle containers (ready or paused, nothing running) whose removal
+// frees at least `need_mb` beyond `free_mb`; empty if even all of them would not.
+std::vector<std::uint64_t> pick_victims(const std::vector<container_info>& pool, std::int64_t need_mb, std::int64_t free_mb);
+
+placement schedule(const std::vector<container_info>& pool, const run_need& need, std::int64_t user_memory_mb);
+
+struct stem_cell_config {
+  std::string kind;
+  std::int64_t memory_mb = 256;
+  std::int64_t count = 1;
+};
+
+// Stem cells to start now so that each configured kind has `count` (starting or ready),
+// as far as the user memory allows.
+std::vector<stem_cell_config> missing_stem_cells(const std::vector<container_info>& pool,
+                                                 const std::vector<stem_cell_config>& wanted, std::int64_t user_memory_mb);
+
+} // namespace whisk::policy

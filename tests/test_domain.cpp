@@ -1,0 +1,99 @@
+#include <catch2/catch.hpp>
+
+#include "whisk/container/container.hpp"
+#include "whisk/domain.hpp"
+#include "whisk/policy/outcome.hpp"
+
+using namespace whisk;
+
+TEST_CASE("domain: an action from a PUT body, with defaults and OpenWhisk's limits") {
+  auto body = json::parse(R"({"exec":{"kind":"nodejs:default","code":"function main(){}"},"parameters":[{"key":"a","value":1}]})");
+  auto a = action_from_json(*body, "guest", "hello");
+  REQUIRE(a);
+  CHECK(a->exec.kind == "nodejs:20");
+  CHECK(a->limits.timeout_ms == 60000);
+  CHECK(a->limits.memory_mb == 256);
+  CHECK(a->limits.logs_mb == 10);
+  CHECK(a->limits.concurrency == 1);
+  CHECK(json::dump(parameters_object(a->parameters)) == R"({"a":1})");
+  auto j = to_json(*a);
+  CHECK(json::get_string(j, "version") == "0.0.1");
+  auto update = action_update(*a, *json::parse(R"({"limits":{"timeout":1000}})"));
+  REQUIRE(update);
+  CHECK(update->version == "0.0.2");
+  CHECK(update->limits.timeout_ms == 1000);
+  CHECK(update->exec.code == "function main(){}");
+}
+
+TEST_CASE("domain: bad actions are rejected with a message naming the problem") {
+  auto check = [](const char* body, const char* needle) {
+    auto a = action_from_json(*json::parse(body), "guest", "x");
+    REQUIRE(!a);
+    CHECK(a.err().code == errc::bad_request);
+    CHECK_THAT(a.err().message, Catch::Contains(needle));
+  };
+  check(R"({"exec":{"kind":"cobol","code":"x"}})", "not supported");
+  check(R"({"exec":{"kind":"nodejs:20"}})", "exec.code");
+  check(R"({"exec":{"kind":"nodejs:20","code":"x"},"limits":{"timeout":50}})", "timeout limit 50");
+  check(R"({"exec":{"kind":"nodejs:20","code":"x"},"limits":{"memory":1024}})", "memory limit 1024");
+  check(R"({"exec":{"kind":"nodejs:20","code":"x"},"limits":{"logs":11}})", "logs limit 11");
+  check(R"({"exec":{"kind":"nodejs:20","code":"x","main":"no-t valid"}})", "exec.main");
+  check(R"({"exec":{"kind":"nodejs:20","code":"x"},"parameters":{"a":1}})", "parameters");
+  check(R"([1,2])", "object");
+}
+
+TEST_CASE("domain: activation ids are 32 hex chars and unique") {
+  auto a = new_activation_id();
+  CHECK(is_activation_id(a));
+  CHECK(a != new_activation_id());
+  CHECK(!is_activation_id("xyz"));
+}
+
+TEST_CASE("domain: an activation record round-trips through its JSON") {
+  activation a;
+  a.ns = "guest";
+  a.name = "hello";
+  a.version = "0.0.3";
+  a.subject = "guest";
+  a.activation_id = new_activation_id();
+  a.start_ms = 1000;
+  a.end_ms = 1042;
+  a.status = activation_status::application_error;
+  a.result = json::object{{"error", "boom"}};
+  a.logs = {"line 1", "line 2"};
+  a.kind = "python:3";
+  a.wait_ms = 3;
+  a.init_ms = 17;
+  auto j = to_json(a);
+  CHECK(json::get_int(j, "duration", 0) == 42);
+  CHECK(json::get_string(*j.find("response"), "status") == "application error");
+  auto back = activation_from_json(*json::parse(json::dump(j)));
+  REQUIRE(back);
+  CHECK(back->status == activation_status::application_error);
+  CHECK(back->logs == a.logs);
+  CHECK(back->init_ms == 17);
+  CHECK(back->wait_ms == 3);
+  CHECK(back->kind == "python:3");
+  CHECK(json::dump(back->result) == R"({"error":"boom"})");
+}
+
+TEST_CASE("outcome: answers are classified as OpenWhisk does") {
+  using container::outcome;
+  using container::outcome_kind;
+  using policy::classify_run;
+  CHECK(classify_run(outcome{outcome_kind::ok, R"({"a":1})", {}, 0}, 1000).status == activation_status::success);
+  CHECK(classify_run(outcome{outcome_kind::ok, R"({"error":"x"})", {}, 0}, 1000).status == activation_status::application_error);
+  auto not_dict = classify_run(outcome{outcome_kind::ok, "[1]", {}, 0}, 1000);
+  CHECK(not_dict.status == activation_status::developer_error);
+  CHECK(json::get_string(not_dict.result, "error") == not_dictionary_message);
+  auto t = classify_run(outcome{outcome_kind::timeout, "", {}, 0}, 1234);
+  CHECK(t.status == activation_status::developer_error);
+  CHECK(json::get_string(t.result, "error") == "The action exceeded its time limits of 1234 milliseconds.");
+  CHECK(json::get_string(classify_run(outcome{outcome_kind::oom, "", {}, 0}, 1).result, "error") == oom_message);
+  CHECK(classify_run(outcome{outcome_kind::exited, "status 1", {}, 0}, 1).status == activation_status::developer_error);
+  CHECK(classify_run(outcome{outcome_kind::failed, "gone", {}, 0}, 1).status == activation_status::whisk_error);
+  auto init = policy::classify_init(outcome{outcome_kind::ok, R"({"error":"SyntaxError"})", {}, 0}, 1000);
+  CHECK(init.status == activation_status::developer_error);
+  CHECK(json::get_string(init.result, "error") == "Initialization has failed due to: SyntaxError");
+  CHECK(policy::classify_init(outcome{outcome_kind::ok, R"({"ok":true})", {}, 0}, 1).status == activation_status::success);
+}
