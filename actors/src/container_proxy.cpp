@@ -1,0 +1,419 @@
+// container_proxy: one per container. States:
+//   uninitialized -> starting -> started (stem cell) -> initializing -> ready <-> running
+//   ready -> pausing -> paused -> resuming -> ready;  any -> removing (idle, failure, eviction)
+#include "whisk/actors/container_proxy.hpp"
+
+#include <deque>
+#include <map>
+#include <optional>
+
+#include "whisk/domain.hpp"
+#include "whisk/log.hpp"
+#include "whisk/policy/outcome.hpp"
+
+namespace whisk {
+
+namespace {
+
+enum class proxy_status { uninitialized, starting, started, initializing, ready, running, pausing, paused, resuming, removing };
+
+const char* to_string(proxy_status s) {
+  static constexpr const char* names[] = {"uninitialized", "starting", "started", "initializing", "ready",
+                                          "running", "pausing", "paused", "resuming", "removing"};
+  return names[static_cast<int>(s)];
+}
+
+enum timer_kind : std::int32_t { pause_timer = 0, idle_timer = 1 };
+
+struct pending_run {
+  run_msg msg;
+  caf::typed_response_promise<run_result> rp;
+  std::int64_t start_ms = 0;
+};
+
+struct proxy_state {
+  proxy_state() = default; // not an aggregate: CAF would try to build it from the self pointer
+  static inline const char* name = "container_proxy";
+  pool_actor pool;
+  std::uint64_t id = 0;
+  std::shared_ptr<container::backend> backend;
+  container::container_id cid = 0;
+  bool has_container = false;
+  std::string kind;
+  std::int64_t memory_mb = 0;
+  proxy_config cfg;
+  proxy_status status = proxy_status::uninitialized;
+  std::optional<action_ref> action;
+  std::deque<pending_run> buffered;
+  std::map<std::string, pending_run> running;
+  std::int64_t init_ms = -1;            // handed to the first run after init
+  std::vector<std::string> init_logs;
+  std::uint64_t epoch = 0;              // bumps on activity; stale timers are ignored
+};
+
+using self_ptr = proxy_actor::stateful_pointer<proxy_state>;
+
+void begin_remove(self_ptr self, const char* reason);
+void drain(self_ptr self);
+
+void set_status(self_ptr self, proxy_status s) {
+  log_debug("proxy {}: {} -> {}", self->state.id, to_string(self->state.status), to_string(s));
+  self->state.status = s;
+}
+
+void report(self_ptr self, policy::slot_state s) {
+  self->send(self->state.pool, container_atom::value, container_event{self->state.id, static_cast<std::int32_t>(s)});
+}
+
+// Backend completions arrive on backend threads: they only send a message to the proxy.
+auto notify(self_ptr self, backend_op op, std::string activation_id = {}) {
+  auto me = caf::actor_cast<proxy_actor>(self);
+  return [me, op, aid = std::move(activation_id)](container::outcome out) {
+    backend_event ev;
+    ev.op = static_cast<std::int32_t>(op);
+    ev.ok = out.kind == container::outcome_kind::ok;
+    ev.activation_id = aid;
+    ev.outcome = static_cast<std::int32_t>(out.kind);
+    ev.output = std::move(out.output);
+    ev.logs = std::move(out.logs);
+    ev.duration_us = out.duration_us;
+    caf::anon_send(me, backend_atom::value, std::move(ev));
+  };
+}
+
+auto notify_flag(self_ptr self, backend_op op) {
+  auto me = caf::actor_cast<proxy_actor>(self);
+  return [me, op](bool ok) {
+    backend_event ev;
+    ev.op = static_cast<std::int32_t>(op);
+    ev.ok = ok;
+    caf::anon_send(me, backend_atom::value, std::move(ev));
+  };
+}
+
+run_result failed_result(const run_msg& msg, activation_status status, std::string message) {
+  run_result r;
+  r.activation_id = msg.activation_id;
+  r.status = static_cast<std::int32_t>(status);
+  r.result_json = json::dump(json::object{{"error", std::move(message)}});
+  r.start_ms = r.end_ms = now_ms();
+  r.wait_ms = std::max<std::int64_t>(0, r.start_ms - msg.received_ms);
+  return r;
+}
+
+run_result retry_result(const run_msg& msg) {
+  run_result r;
+  r.activation_id = msg.activation_id;
+  r.retry = true;
+  return r;
+}
+
+void arm_timers(self_ptr self) {
+  auto& st = self->state;
+  ++st.epoch;
+  self->delayed_send(self, st.cfg.pause_grace, timer_atom::value, std::int32_t{pause_timer}, st.epoch);
+  self->delayed_send(self, st.cfg.idle_timeout, timer_atom::value, std::int32_t{idle_timer}, st.epoch);
+}
+
+// The line the runtime reads for one activation, built without re-parsing the parameters.
+std::string run_line(const run_msg& m, std::int64_t deadline_ms) {
+  std::string out = "{\"value\":";
+  out += m.params_json.empty() ? "{}" : m.params_json;
+  auto field = [&](const char* key, const std::string& v) {
+    out += ",\"";
+    out += key;
+    out += "\":";
+    json::write_string(out, v);
+  };
+  field("namespace", m.action.ns);
+  field("action_name", "/" + m.action.ns + "/" + m.action.name);
+  field("action_version", m.action.version);
+  field("activation_id", m.activation_id);
+  field("transaction_id", m.activation_id);
+  field("deadline", std::to_string(deadline_ms));
+  if (!m.api_key.empty()) {
+    field("api_key", m.api_key);
+    field("api_host", m.api_host);
+  }
+  out += "}";
+  return out;
+}
+
+void dispatch(self_ptr self, pending_run pr) {
+  auto& st = self->state;
+  set_status(self, proxy_status::running);
+  ++st.epoch; // cancels pending pause/idle timers
+  pr.start_ms = now_ms();
+  auto& a = pr.msg.action;
+  container::run_request req{run_line(pr.msg, pr.start_ms + a.timeout_ms), a.timeout_ms, a.log_limit_bytes};
+  auto aid = pr.msg.activation_id;
+  st.running.emplace(aid, std::move(pr));
+  st.backend->run(st.cid, std::move(req), notify(self, backend_op::run, aid));
+}
+
+void begin_init(self_ptr self) {
+  auto& st = self->state;
+  set_status(self, proxy_status::initializing);
+  auto& a = *st.action;
+  container::init_request req{a.code, a.main, a.binary, a.env_json, a.timeout_ms, a.log_limit_bytes};
+  st.backend->init(st.cid, std::move(req), notify(self, backend_op::init));
+}
+
+void begin_resume(self_ptr self) {
+  set_status(self, proxy_status::resuming);
+  self->state.backend->resume(self->state.cid, notify_flag(self, backend_op::resume));
+}
+
+void accept(self_ptr self, pending_run pr) {
+  auto& st = self->state;
+  if (st.action && st.action->revision != pr.msg.action.revision) {
+    pr.rp.deliver(retry_result(pr.msg)); // placed on a container of another action: place again
+    return;
+  }
+  switch (st.status) {
+    case proxy_status::uninitialized:
+    case proxy_status::starting:
+      st.action = pr.msg.action;
+      st.buffered.push_back(std::move(pr));
+      break;
+    case proxy_status::started:
+      st.action = pr.msg.action;
+      st.buffered.push_back(std::move(pr));
+      begin_init(self);
+      break;
+    case proxy_status::initializing:
+    case proxy_status::pausing:
+    case proxy_status::resuming:
+      st.buffered.push_back(std::move(pr));
+      break;
+    case proxy_status::ready:
+    case proxy_status::running:
+      if (static_cast<std::int64_t>(st.running.size()) < st.action->concurrency)
+        dispatch(self, std::move(pr));
+      else
+        st.buffered.push_back(std::move(pr));
+      break;
+    case proxy_status::paused:
+      st.buffered.push_back(std::move(pr));
+      begin_resume(self);
+      break;
+    case proxy_status::removing:
+      pr.rp.deliver(retry_result(pr.msg));
+      break;
+  }
+}
+
+void drain(self_ptr self) {
+  auto& st = self->state;
+  while (!st.buffered.empty() && static_cast<std::int64_t>(st.running.size()) < st.action->concurrency) {
+    auto pr = std::move(st.buffered.front());
+    st.buffered.pop_front();
+    dispatch(self, std::move(pr));
+  }
+  if (st.running.empty() && st.status != proxy_status::removing) {
+    set_status(self, proxy_status::ready);
+    arm_timers(self);
+  }
+}
+
+void on_created(self_ptr self, backend_event& ev) {
+  auto& st = self->state;
+  if (!ev.ok) {
+    log_error("proxy {}: cannot start a {} container: {}", st.id, st.kind, ev.output);
+    for (auto& pr : st.buffered)
+      pr.rp.deliver(failed_result(pr.msg, activation_status::whisk_error, "Failed to start a container: " + ev.output));
+    st.buffered.clear();
+    if (st.status != proxy_status::removing) {
+      set_status(self, proxy_status::removing);
+      report(self, policy::slot_state::removing);
+    }
+    self->quit();
+    return;
+  }
+  st.cid = ev.container;
+  st.has_container = true;
+  if (st.status == proxy_status::removing) { // evicted while starting
+    st.backend->destroy(st.cid, [me = caf::actor_cast<proxy_actor>(self)] {
+      backend_event done;
+      done.op = static_cast<std::int32_t>(backend_op::destroy);
+      caf::anon_send(me, backend_atom::value, std::move(done));
+    });
+    return;
+  }
+  set_status(self, proxy_status::started);
+  if (st.buffered.empty()) {
+    report(self, policy::slot_state::stem);
+    return;
+  }
+  begin_init(self);
+}
+
+void on_init(self_ptr self, backend_event& ev) {
+  auto& st = self->state;
+  container::outcome out{static_cast<container::outcome_kind>(ev.outcome), ev.output, ev.logs, ev.duration_us};
+  auto verdict = policy::classify_init(out, st.action->timeout_ms);
+  st.init_ms = ev.duration_us / 1000;
+  st.init_logs = std::move(ev.logs);
+  if (verdict.status != activation_status::success) {
+    log_info("proxy {}: init of {} failed: {}", st.id, st.action->revision, json::dump(verdict.result));
+    auto message = json::get_string(verdict.result, "error");
+    for (auto& pr : st.buffered) {
+      auto r = failed_result(pr.msg, verdict.status, message);
+      r.logs = st.init_logs;
+      r.init_ms = st.init_ms;
+      r.timed_out = out.kind == container::outcome_kind::timeout;
+      pr.rp.deliver(std::move(r));
+    }
+    st.buffered.clear();
+    begin_remove(self, "init failed");
+    return;
+  }
+  drain(self);
+}
+
+void on_run(self_ptr self, backend_event& ev) {
+  auto& st = self->state;
+  auto i = st.running.find(ev.activation_id);
+  if (i == st.running.end())
+    return;
+  auto pr = std::move(i->second);
+  st.running.erase(i);
+  container::outcome out{static_cast<container::outcome_kind>(ev.outcome), std::move(ev.output), {}, ev.duration_us};
+  auto verdict = policy::classify_run(out, pr.msg.action.timeout_ms);
+  run_result r;
+  r.activation_id = pr.msg.activation_id;
+  r.status = static_cast<std::int32_t>(verdict.status);
+  r.result_json = json::dump(verdict.result);
+  r.start_ms = pr.start_ms;
+  r.end_ms = std::max(now_ms(), pr.start_ms);
+  r.wait_ms = std::max<std::int64_t>(0, pr.start_ms - pr.msg.received_ms);
+  r.timed_out = out.kind == container::outcome_kind::timeout;
+  if (st.init_ms >= 0) { // the first run after init carries the init time and logs
+    r.init_ms = st.init_ms;
+    r.logs = std::move(st.init_logs);
+    st.init_ms = -1;
+    st.init_logs.clear();
+  }
+  r.logs.insert(r.logs.end(), std::make_move_iterator(ev.logs.begin()), std::make_move_iterator(ev.logs.end()));
+  pr.rp.deliver(std::move(r));
+  if (out.kind != container::outcome_kind::ok) {
+    begin_remove(self, "the container failed during a run");
+    return;
+  }
+  drain(self);
+}
+
+void on_suspended(self_ptr self, bool ok) {
+  auto& st = self->state;
+  if (st.status != proxy_status::pausing)
+    return;
+  if (ok) {
+    set_status(self, proxy_status::paused);
+    report(self, policy::slot_state::paused);
+    if (!st.buffered.empty())
+      begin_resume(self);
+    return;
+  }
+  log_warn("proxy {}: pause failed; the container stays running", st.id);
+  drain(self);
+}
+
+void on_resumed(self_ptr self, bool ok) {
+  if (self->state.status != proxy_status::resuming)
+    return;
+  if (!ok) {
+    begin_remove(self, "resume failed");
+    return;
+  }
+  drain(self);
+}
+
+void begin_remove(self_ptr self, const char* reason) {
+  auto& st = self->state;
+  if (st.status == proxy_status::removing)
+    return;
+  log_debug("proxy {}: removing container ({})", st.id, reason);
+  bool was_starting = st.status == proxy_status::starting || st.status == proxy_status::uninitialized;
+  set_status(self, proxy_status::removing);
+  report(self, policy::slot_state::removing);
+  for (auto& [aid, pr] : st.running)
+    pr.rp.deliver(failed_result(pr.msg, activation_status::whisk_error, std::string("The container was removed while the activation ran: ") + reason));
+  st.running.clear();
+  for (auto& pr : st.buffered)
+    pr.rp.deliver(retry_result(pr.msg));
+  st.buffered.clear();
+  if (!st.has_container) {
+    if (!was_starting)
+      self->quit();
+    return; // still starting: destroyed when the start completes
+  }
+  st.backend->destroy(st.cid, [me = caf::actor_cast<proxy_actor>(self)] {
+    backend_event done;
+    done.op = static_cast<std::int32_t>(backend_op::destroy);
+    caf::anon_send(me, backend_atom::value, std::move(done));
+  });
+}
+
+proxy_actor::behavior_type container_proxy(self_ptr self, pool_actor pool, std::uint64_t id,
+                                           std::shared_ptr<container::backend> backend, std::string kind,
+                                           std::int64_t memory_mb, proxy_config cfg) {
+  auto& st = self->state;
+  st.pool = std::move(pool);
+  st.id = id;
+  st.backend = std::move(backend);
+  st.kind = std::move(kind);
+  st.memory_mb = memory_mb;
+  st.cfg = cfg;
+  set_status(self, proxy_status::starting);
+  auto me = caf::actor_cast<proxy_actor>(self);
+  st.backend->create(container::spec{st.kind, st.memory_mb}, [me](expected<container::container_id> r) {
+    backend_event ev;
+    ev.op = static_cast<std::int32_t>(backend_op::create);
+    ev.ok = static_cast<bool>(r);
+    if (r)
+      ev.container = *r;
+    else
+      ev.output = r.err().message;
+    caf::anon_send(me, backend_atom::value, std::move(ev));
+  });
+  return {
+      [self](run_atom, run_msg& msg) -> caf::typed_response_promise<run_result> {
+        auto rp = self->make_response_promise<run_result>();
+        accept(self, pending_run{std::move(msg), rp, 0});
+        return rp;
+      },
+      [self](remove_atom) { begin_remove(self, "removed by the pool"); },
+      [self](backend_atom, backend_event& ev) {
+        switch (static_cast<backend_op>(ev.op)) {
+          case backend_op::create: on_created(self, ev); break;
+          case backend_op::init: on_init(self, ev); break;
+          case backend_op::run: on_run(self, ev); break;
+          case backend_op::suspend: on_suspended(self, ev.ok); break;
+          case backend_op::resume: on_resumed(self, ev.ok); break;
+          case backend_op::destroy: self->quit(); break;
+        }
+      },
+      [self](timer_atom, std::int32_t which, std::uint64_t epoch) {
+        auto& st = self->state;
+        if (epoch != st.epoch || !st.running.empty() || !st.buffered.empty())
+          return;
+        if (which == pause_timer && st.status == proxy_status::ready) {
+          set_status(self, proxy_status::pausing);
+          st.backend->suspend(st.cid, notify_flag(self, backend_op::suspend));
+        } else if (which == idle_timer && (st.status == proxy_status::ready || st.status == proxy_status::paused)) {
+          begin_remove(self, "idle timeout");
+        }
+      },
+  };
+}
+
+} // namespace
+
+proxy_actor spawn_container_proxy(caf::local_actor* parent, pool_actor pool, std::uint64_t id,
+                                  std::shared_ptr<container::backend> backend, std::string kind,
+                                  std::int64_t memory_mb, proxy_config cfg) {
+  return parent->spawn<caf::linked>(container_proxy, std::move(pool), id, std::move(backend), std::move(kind),
+                                    memory_mb, cfg);
+}
+
+} // namespace whisk
