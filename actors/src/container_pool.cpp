@@ -113,6 +113,7 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
   self->request(e.proxy, caf::infinite, run_atom::value, std::move(msg))
       .then(
           [self, id, rp, retry_copy](run_result& r) mutable {
+            log_debug("pool: container {} answered {} (status {})", id, r.activation_id, r.status);
             finished(self, id);
             if (r.retry) {
               self->state.queue.push_front(queued_run{std::move(retry_copy), rp});
@@ -129,7 +130,8 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
 }
 
 // Places one run if the policy finds a place for it now.
-bool try_place(self_ptr self, run_msg& msg, caf::typed_response_promise<run_result>& rp) {
+// The promise is taken by value: a handler must never return a moved-from promise.
+bool try_place(self_ptr self, run_msg& msg, caf::typed_response_promise<run_result> rp) {
   auto& st = self->state;
   auto p = policy::schedule(st.view(), need_of(msg), st.cfg.user_memory_mb);
   switch (p.kind) {

@@ -57,7 +57,7 @@ void place_fd(int from, int to) {
 
 int child_main(void* raw) {
   auto* a = static_cast<spawn_args*>(raw);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL); // dies with whisk-node, even after SIGKILL
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL); // dies with whisk-node, even after SIGKILL (set again below)
   char go = 0;
   if (::read(a->go_r, &go, 1) != 1 || go != 'g') // the parent placed us in our cgroup
     ::_exit(121);
@@ -81,6 +81,8 @@ int child_main(void* raw) {
   if (::setgroups(0, nullptr) != 0 || ::setresgid(a->gid, a->gid, a->gid) != 0 ||
       ::setresuid(a->uid, a->uid, a->uid) != 0)
     ::_exit(126);
+  // A change of credentials clears the parent-death signal: set it again as the new user.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   ::execve(a->path, a->argv, a->envp);
   ::_exit(127);

@@ -1,0 +1,39 @@
+#pragma once
+// The controller: the REST front. HTTP sessions hand it requests without blocking; it
+// authenticates, resolves actions, sends runs to the pool, writes activation records and
+// answers (blocking waits that run out answer 202 with the activation id).
+#include "whisk/actors/protocol.hpp"
+#include "whisk/api/rest_api.hpp"
+#include "whisk/http/server.hpp"
+
+namespace whisk {
+
+using http_atom = caf::atom_constant<caf::atom("http")>;
+
+// A request and the way back to its session; local only (it holds a callback).
+struct http_exchange {
+  http::request req;
+  http::responder respond;
+};
+
+} // namespace whisk
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(whisk::http_exchange)
+
+namespace whisk {
+
+using controller_actor = caf::typed_actor<
+    caf::reacts_to<http_atom, http_exchange>,
+    caf::replies_to<drain_atom, caf::timespan>::with<std::int64_t>, // stop taking runs; answers when none is left
+    caf::reacts_to<timer_atom, std::string>>;                       // a blocking wait ran out (internal)
+
+struct controller_config {
+  api::rest_config rest;
+};
+
+controller_actor spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg);
+
+// The HTTP handler that forwards every request to the controller.
+http::handler http_bridge(controller_actor controller);
+
+} // namespace whisk

@@ -1,0 +1,194 @@
+#include "whisk/actors/controller.hpp"
+
+#include <map>
+#include <optional>
+
+#include "whisk/log.hpp"
+
+namespace whisk {
+
+namespace {
+
+struct flight {
+  api::invocation inv;
+  std::optional<http::responder> waiter; // set while a blocking caller waits
+};
+
+struct controller_state {
+  controller_state() = default; // not an aggregate (see proxy_state)
+  static inline const char* name = "controller";
+  store* db = nullptr;
+  pool_actor pool;
+  controller_config cfg;
+  std::unique_ptr<api::rest_api> rest;
+  std::map<std::string, flight> in_flight;
+  bool draining = false;
+  std::optional<caf::typed_response_promise<std::int64_t>> drained;
+  std::int64_t ended_by_drain = 0;
+};
+
+using self_ptr = controller_actor::stateful_pointer<controller_state>;
+
+action_ref ref_of(const action& a, const std::string& api_host) {
+  action_ref r;
+  r.ns = a.ns;
+  r.name = a.name;
+  r.version = a.version;
+  r.revision = a.revision_key();
+  r.kind = a.exec.kind;
+  r.code = a.exec.code;
+  r.main = a.exec.main;
+  r.binary = a.exec.binary;
+  r.timeout_ms = a.limits.timeout_ms;
+  r.memory_mb = a.limits.memory_mb;
+  r.log_limit_bytes = a.limits.logs_mb * 1024 * 1024;
+  r.concurrency = a.limits.concurrency;
+  r.env_json = json::dump(json::object{{"__OW_API_HOST", api_host}});
+  return r;
+}
+
+activation record_of(const api::invocation& inv, const run_result& r) {
+  activation a;
+  a.ns = inv.act.ns;
+  a.name = inv.act.name;
+  a.version = inv.act.version;
+  a.subject = inv.subject;
+  a.activation_id = inv.activation_id;
+  a.start_ms = r.start_ms ? r.start_ms : inv.received_ms;
+  a.end_ms = std::max(r.end_ms, a.start_ms);
+  a.status = static_cast<activation_status>(std::clamp(r.status, 0, 3));
+  auto result = json::parse(r.result_json);
+  a.result = result ? std::move(*result) : json::value{json::object{{"error", "The result could not be read."}}};
+  a.logs = r.logs;
+  a.kind = inv.act.exec.kind;
+  a.limits = inv.act.limits;
+  a.wait_ms = r.wait_ms;
+  a.init_ms = r.init_ms;
+  a.timeout = r.timed_out;
+  return a;
+}
+
+run_result whisk_error(const std::string& activation_id, std::string message) {
+  run_result r;
+  r.activation_id = activation_id;
+  r.status = static_cast<std::int32_t>(activation_status::whisk_error);
+  r.result_json = json::dump(json::object{{"error", std::move(message)}});
+  r.start_ms = r.end_ms = now_ms();
+  return r;
+}
+
+void check_drained(self_ptr self) {
+  auto& st = self->state;
+  if (st.drained && st.in_flight.empty()) {
+    st.drained->deliver(st.ended_by_drain);
+    st.drained.reset();
+  }
+}
+
+void finish(self_ptr self, std::string activation_id, run_result r) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(activation_id);
+  log_debug("controller: activation {} answered (in flight: {})", activation_id, i != st.in_flight.end());
+  if (i == st.in_flight.end())
+    return; // already ended (drain deadline)
+  auto f = std::move(i->second);
+  st.in_flight.erase(i);
+  if (r.rejected && f.waiter) {
+    (*f.waiter)(api::rest_api::error(429, "Too many requests: the node's run queue is full. Try again later."));
+    check_drained(self);
+    return; // nothing ran: no activation record, as for any throttled request
+  }
+  auto a = record_of(f.inv, r);
+  if (f.waiter)
+    (*f.waiter)(api::rest_api::invoke_response(a, f.inv.result_only));
+  log_debug("activation {} of {} ended: {}", a.activation_id, f.inv.act.fully_qualified(), status_text(a.status));
+  st.db->add_activation(std::move(a));
+  check_drained(self);
+}
+
+void invoke(self_ptr self, api::invocation inv, http::responder respond) {
+  auto& st = self->state;
+  if (st.draining) {
+    respond(api::rest_api::error(503, "whisk-node is shutting down."));
+    return;
+  }
+  run_msg msg;
+  msg.action = ref_of(inv.act, st.cfg.rest.api_host);
+  msg.activation_id = inv.activation_id;
+  msg.params_json = inv.params_json;
+  msg.subject = inv.subject;
+  msg.received_ms = inv.received_ms;
+  msg.api_key = inv.api_key;
+  msg.api_host = st.cfg.rest.api_host;
+  auto aid = inv.activation_id;
+  flight f{std::move(inv), std::nullopt};
+  if (f.inv.blocking) {
+    f.waiter = std::move(respond);
+    self->delayed_send(self, std::chrono::milliseconds(f.inv.wait_ms), timer_atom::value, aid);
+  } else {
+    respond(api::rest_api::accepted(aid));
+  }
+  st.in_flight.emplace(aid, std::move(f));
+  self->request(st.pool, caf::infinite, run_atom::value, std::move(msg))
+      .then([self, aid](run_result& r) { finish(self, aid, std::move(r)); },
+            [self, aid](caf::error& err) {
+              finish(self, aid, whisk_error(aid, "The container pool failed: " + self->system().render(err)));
+            });
+}
+
+controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor pool, controller_config cfg) {
+  auto& st = self->state;
+  st.db = db;
+  st.pool = std::move(pool);
+  st.cfg = std::move(cfg);
+  st.rest = std::make_unique<api::rest_api>(*db, st.cfg.rest);
+  return {
+      [self](http_atom, http_exchange& ex) {
+        auto hook = [self](api::invocation inv, http::responder respond) { invoke(self, std::move(inv), std::move(respond)); };
+        self->state.rest->handle(ex.req, ex.respond, hook);
+      },
+      [self](timer_atom, const std::string& aid) {
+        auto& st = self->state;
+        if (aid == "drain-deadline") { // what is still running is ended with a whisk error record
+          std::vector<std::string> ids;
+          for (auto& [id, f] : st.in_flight)
+            ids.push_back(id);
+          for (auto& id : ids) {
+            ++st.ended_by_drain;
+            finish(self, id, whisk_error(id, "whisk-node shut down before the activation completed."));
+          }
+          return;
+        }
+        auto i = self->state.in_flight.find(aid);
+        if (i != self->state.in_flight.end() && i->second.waiter) {
+          (*i->second.waiter)(api::rest_api::accepted(aid)); // still running: the record comes later
+          i->second.waiter.reset();
+        }
+      },
+      [self](drain_atom, caf::timespan limit) -> caf::typed_response_promise<std::int64_t> {
+        auto& st = self->state;
+        st.draining = true;
+        auto rp = self->make_response_promise<std::int64_t>();
+        st.drained = rp;
+        log_info("controller: draining {} in-flight activation(s)", st.in_flight.size());
+        self->delayed_send(self, limit, timer_atom::value, std::string("drain-deadline"));
+        check_drained(self);
+        return rp;
+      },
+  };
+}
+
+} // namespace
+
+controller_actor spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg) {
+  auto c = sys.spawn(controller, &s, std::move(pool), std::move(cfg));
+  return c;
+}
+
+http::handler http_bridge(controller_actor controller) {
+  return [controller](http::request req, http::responder respond) {
+    caf::anon_send(controller, http_atom::value, http_exchange{std::move(req), std::move(respond)});
+  };
+}
+
+} // namespace whisk

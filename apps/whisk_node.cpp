@@ -1,0 +1,237 @@
+// whisk-node: the single-node platform. Composition only: parse the configuration, open
+// the store, pick the container backend, spawn pool and controller, serve HTTP, and on
+// SIGTERM/SIGINT drain, destroy every container and flush the store.
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "whisk/actors/actor_timer.hpp"
+#include "whisk/actors/container_pool.hpp"
+#include "whisk/actors/controller.hpp"
+#include "whisk/container/process_backend.hpp"
+#include "whisk/container/sim_backend.hpp"
+#include "whisk/log.hpp"
+#include "whisk/store/store.hpp"
+
+using namespace whisk;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct node_config : caf::actor_system_config {
+  std::int64_t port = 3233;
+  std::string host = "127.0.0.1";
+  std::string data_dir = "whisk-data";
+  std::string backend = "process";
+  std::string network = "host";
+  std::int64_t user_memory = 2048;
+  std::int64_t max_queue = 1000;
+  std::int64_t pause_grace = 50;
+  std::int64_t idle_timeout = 600000;
+  std::string stem_cells = "nodejs:20:256:1";
+  std::int64_t http_threads = 1;
+  std::int64_t max_body = 50;
+  std::int64_t drain_timeout = 10000;
+  std::int64_t blocking_wait = 60000;
+  std::string log_level = "info";
+
+  template <class T>
+  static std::string with_default(const char* text, const T& value) {
+    if constexpr (std::is_same_v<T, std::string>)
+      return fmt::format("{} (default: '{}')", text, value);
+    else
+      return fmt::format("{} (default: {})", text, value);
+  }
+
+  node_config() {
+    opt_group{custom_options_, "global"}
+        .add(port, "port", with_default("HTTP port of the REST API (0: any free port)", port))
+        .add(host, "host", with_default("address the REST API listens on", host))
+        .add(data_dir, "data-dir", with_default("directory of the store (whisk.db) and of wskprops", data_dir))
+        .add(backend, "backend", with_default("container backend: process (runtime processes) or sim (simulated)", backend))
+        .add(network, "network", with_default("network of action containers: host (actions can call out) or none", network))
+        .add(user_memory, "user-memory", with_default("memory (MB) for all containers of the node", user_memory))
+        .add(max_queue, "max-queue", with_default("runs that may wait for a container before 429s", max_queue))
+        .add(pause_grace, "pause-grace", with_default("ms an idle container stays unpaused", pause_grace))
+        .add(idle_timeout, "idle-timeout", with_default("ms an idle container lives before it is removed", idle_timeout))
+        .add(stem_cells, "stem-cells", with_default("prewarmed containers, kind:memoryMB:count separated by commas (empty: none)", stem_cells))
+        .add(http_threads, "http-threads", with_default("threads serving HTTP", http_threads))
+        .add(max_body, "max-body", with_default("largest request body (MB); larger ones get 413", max_body))
+        .add(drain_timeout, "drain-timeout", with_default("ms to let in-flight activations finish at shutdown", drain_timeout))
+        .add(blocking_wait, "blocking-wait", with_default("ms a blocking invoke waits before answering 202", blocking_wait))
+        .add(log_level, "log-level", with_default("debug, info, warn or error", log_level));
+    whisk::add_message_types(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+expected<std::vector<policy::stem_cell_config>> parse_stem_cells(const std::string& text) {
+  std::vector<policy::stem_cell_config> out;
+  std::istringstream items(text);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    if (item.empty())
+      continue;
+    // kind may itself contain ':' (nodejs:20): the last two fields are memory and count
+    auto last = item.rfind(':');
+    auto mid = last == std::string::npos ? std::string::npos : item.rfind(':', last - 1);
+    if (mid == std::string::npos)
+      return make_error(errc::bad_request, "--stem-cells: '" + item + "' is not kind:memoryMB:count");
+    policy::stem_cell_config s;
+    s.kind = canonical_kind(item.substr(0, mid));
+    s.memory_mb = std::atoll(item.substr(mid + 1, last - mid - 1).c_str());
+    s.count = std::atoll(item.substr(last + 1).c_str());
+    if (!is_known_kind(s.kind) || s.memory_mb < action_limits::min_memory_mb || s.memory_mb > action_limits::max_memory_mb || s.count < 0)
+      return make_error(errc::bad_request, "--stem-cells: '" + item + "' has an unknown kind or a memory/count out of range");
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::string new_uuid() {
+  auto h = random_hex(32);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+}
+
+// First start: the guest namespace with a random key. Every start: wskprops with the port.
+expected<namespace_record> ensure_guest(store& db, const fs::path& data_dir, std::uint16_t port) {
+  auto all = db.namespaces();
+  namespace_record guest;
+  if (all.empty()) {
+    guest = {"guest", new_uuid(), random_hex(64)};
+    if (auto ok = db.put_namespace(guest); !ok)
+      return ok.err();
+    log_info("created namespace 'guest' with key {}:{}", guest.uuid, guest.key);
+  } else {
+    guest = all.front();
+    for (auto& ns : all)
+      if (ns.name == "guest")
+        guest = ns;
+  }
+  auto props = data_dir / "wskprops";
+  std::ofstream out(props, std::ios::trunc);
+  out << "APIHOST=http://127.0.0.1:" << port << "\nAUTH=" << guest.uuid << ":" << guest.key << "\n";
+  if (!out)
+    return make_error(errc::internal, "cannot write " + props.string());
+  fs::permissions(props, fs::perms::owner_read | fs::perms::owner_write);
+  return guest;
+}
+
+int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& signals) {
+  if (cfg.log_level == "debug") set_log_level(log_level::debug);
+  else if (cfg.log_level == "warn") set_log_level(log_level::warn);
+  else if (cfg.log_level == "error") set_log_level(log_level::error);
+  auto stems = parse_stem_cells(cfg.stem_cells);
+  if (!stems) {
+    log_error("{}", stems.err().message);
+    return 2;
+  }
+  if (cfg.port < 0 || cfg.port > 65535 || (cfg.backend != "process" && cfg.backend != "sim") ||
+      (cfg.network != "host" && cfg.network != "none") || cfg.user_memory <= 0 || cfg.max_queue < 0) {
+    log_error("invalid option: check --port, --backend, --network, --user-memory and --max-queue (see --help)");
+    return 2;
+  }
+  std::error_code ec;
+  fs::create_directories(cfg.data_dir, ec);
+  auto data_dir = fs::absolute(cfg.data_dir);
+  auto db = open_sqlite_store((data_dir / "whisk.db").string());
+  if (!db) {
+    log_error("{}", db.err().message);
+    return 1;
+  }
+
+  std::shared_ptr<container::backend> backend;
+  std::optional<actor_timer> timer;
+  if (cfg.backend == "sim") {
+    timer = make_actor_timer(sys);
+    backend = std::make_shared<container::sim_backend>(container::sim_model{}, timer->fn);
+  } else {
+    container::process_config pc;
+    // One cgroup tree per data directory: a restart finds what a crashed run left behind.
+    pc.tree_name = "whisk-" + std::to_string(std::hash<std::string>{}(data_dir.string()) % 1000000007);
+    pc.network = cfg.network == "host";
+    backend = std::make_shared<container::process_backend>(pc);
+  }
+
+  pool_config pool_cfg;
+  pool_cfg.user_memory_mb = cfg.user_memory;
+  pool_cfg.max_queue = cfg.max_queue;
+  pool_cfg.stem_cells = *stems;
+  pool_cfg.proxy.pause_grace = std::chrono::milliseconds(cfg.pause_grace);
+  pool_cfg.proxy.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout);
+  auto pool = spawn_container_pool(sys, backend, pool_cfg);
+
+  controller_config ctl_cfg;
+  ctl_cfg.rest.max_blocking_wait_ms = cfg.blocking_wait;
+  // The port is known after binding; the controller learns the API host from a placeholder fixed below.
+  http::server_config http_cfg;
+  http_cfg.address = cfg.host;
+  http_cfg.port = static_cast<std::uint16_t>(cfg.port);
+  http_cfg.threads = static_cast<int>(std::max<std::int64_t>(1, cfg.http_threads));
+  http_cfg.body_limit = static_cast<std::size_t>(cfg.max_body) << 20;
+  controller_actor controller;
+  http::server server{http_cfg, [&controller](http::request req, http::responder respond) {
+                        caf::anon_send(controller, http_atom::value, http_exchange{std::move(req), std::move(respond)});
+                      }};
+  auto port = server.start();
+  int rc = 0;
+  if (!port) {
+    log_error("{}", port.err().message);
+    rc = 1;
+  } else if (auto guest = ensure_guest(**db, data_dir, *port); !guest) {
+    log_error("{}", guest.err().message);
+    rc = 1;
+  } else {
+    ctl_cfg.rest.api_host = "http://127.0.0.1:" + std::to_string(*port);
+    controller = spawn_controller(sys, **db, pool, ctl_cfg);
+    log_info("whisk-node listening on http://{}:{} (backend {}, data dir {}, user memory {} MB)", cfg.host, *port,
+             backend->name(), data_dir.string(), cfg.user_memory);
+    log_info("credentials for namespace '{}' are in {}", guest->name, (data_dir / "wskprops").string());
+    int sig = 0;
+    sigwait(&signals, &sig);
+    log_info("received {}: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    caf::scoped_actor self{sys};
+    auto limit = caf::timespan{std::chrono::milliseconds(cfg.drain_timeout)};
+    self->request(controller, limit + std::chrono::seconds(5), drain_atom::value, limit)
+        .receive([](std::int64_t ended) { if (ended > 0) log_warn("ended {} unfinished activation(s) with a whisk error", ended); },
+                 [](caf::error&) { log_warn("drain did not answer in time"); });
+    caf::anon_send_exit(controller, caf::exit_reason::user_shutdown);
+  }
+  caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+  if (timer)
+    caf::anon_send_exit(timer->handle, caf::exit_reason::user_shutdown);
+  controller = nullptr;
+  pool = nullptr;
+  sys.await_all_actors_done();
+  server.stop();
+  backend.reset(); // kills every runtime process and removes the cgroups
+  (*db)->flush();
+  log_info("whisk-node stopped");
+  return rc;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Signals are taken by sigwait in main: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  node_config cfg;
+  if (auto err = cfg.parse(argc, argv)) {
+    std::cerr << "whisk-node: " << caf::to_string(err) << " (see --help)\n";
+    return 2;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  caf::actor_system sys{cfg};
+  return run_node(sys, cfg, signals);
+}

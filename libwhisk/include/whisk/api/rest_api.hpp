@@ -1,0 +1,59 @@
+#pragma once
+// OpenWhisk's /api/v1 over the store: routing, Basic auth, actions, activations. It runs
+// on one thread (the controller's); invocations leave through the invoke hook.
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "whisk/domain.hpp"
+#include "whisk/http/server.hpp"
+#include "whisk/store/store.hpp"
+
+namespace whisk::api {
+
+struct invocation {
+  action act;
+  std::string params_json; // action parameters merged with the request's
+  std::string subject;     // the caller's namespace
+  std::string api_key;     // "uuid:key", passed on when the action asks for it
+  std::string activation_id;
+  bool blocking = false;
+  bool result_only = false;
+  std::int64_t wait_ms = 60000;
+  std::int64_t received_ms = 0;
+};
+
+using invoke_hook = std::function<void(invocation, http::responder)>;
+
+struct rest_config {
+  std::string api_host = "http://127.0.0.1:3233";
+  std::int64_t max_blocking_wait_ms = 60000;
+};
+
+class rest_api {
+public:
+  rest_api(store& s, rest_config cfg);
+  void handle(const http::request& req, const http::responder& respond, const invoke_hook& invoke);
+
+  static http::response error(int status, std::string message);
+  static http::response json_response(int status, const json::value& body);
+  static http::response accepted(const std::string& activation_id);
+  // The answer to a finished blocking invoke: 200, 502 (application/developer), 500 (whisk).
+  static http::response invoke_response(const activation& a, bool result_only);
+
+private:
+  struct route;
+  std::optional<namespace_record> authenticate(const std::string& authorization);
+  std::optional<action> find_action(const std::string& ns, const std::string& name);
+  http::response actions(const route& r, const http::request& req, const namespace_record& caller,
+                         const http::responder& respond, const invoke_hook& invoke, bool& answered);
+  http::response activations(const route& r, const namespace_record& caller);
+
+  store& store_;
+  rest_config cfg_;
+  std::map<std::string, namespace_record> auth_cache_;       // uuid -> namespace
+  std::map<std::string, std::optional<action>> action_cache_; // "ns/name" -> action (or known absent)
+};
+
+} // namespace whisk::api

@@ -1,0 +1,58 @@
+#pragma once
+// An asynchronous HTTP/1.1 server (Boost.Beast behind this header): keep-alive, one
+// session per connection, bounded bodies (413). Handlers never block; they answer
+// through the responder, from any thread, exactly once.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "whisk/expected.hpp"
+
+namespace whisk::http {
+
+struct request {
+  std::string method;
+  std::string target;        // path and query, as received
+  std::string authorization;
+  std::string content_type;
+  std::string body;
+};
+
+struct response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using responder = std::function<void(response)>;
+using handler = std::function<void(request, responder)>;
+
+struct server_config {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 3233;  // 0: any free port
+  int threads = 1;
+  std::size_t body_limit = 50u << 20;
+};
+
+class server {
+public:
+  server(server_config cfg, handler h);
+  ~server();
+  // Binds and starts accepting; returns the bound port.
+  expected<std::uint16_t> start();
+  // Stops accepting and closes every connection; in-flight answers are dropped.
+  void stop();
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+// Percent-decoding of one path segment or query value ('+' is a space in queries).
+std::string url_decode(std::string_view s, bool query = false);
+
+} // namespace whisk::http

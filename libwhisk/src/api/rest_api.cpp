@@ -1,0 +1,364 @@
+#include "whisk/api/rest_api.hpp"
+
+#include <fmt/format.h>
+#include <string_view>
+#include <vector>
+
+#include "whisk/log.hpp"
+
+namespace whisk::api {
+
+namespace {
+
+constexpr const char* not_found_message = "The requested resource does not exist.";
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i <= path.size()) {
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos)
+      j = path.size();
+    if (j > i)
+      out.push_back(http::url_decode(path.substr(i, j - i)));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parse_query(std::string_view q) {
+  std::map<std::string, std::string> out;
+  std::size_t i = 0;
+  while (i < q.size()) {
+    auto j = q.find('&', i);
+    if (j == std::string_view::npos)
+      j = q.size();
+    auto kv = q.substr(i, j - i);
+    auto eq = kv.find('=');
+    if (!kv.empty())
+      out[http::url_decode(kv.substr(0, eq), true)] = eq == std::string_view::npos ? "" : http::url_decode(kv.substr(eq + 1), true);
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string base64_decode(std::string_view in) {
+  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int val = 0, bits = -8;
+  for (unsigned char c : in) {
+    if (c == '=')
+      break;
+    auto pos = chars.find(static_cast<char>(c));
+    if (pos == std::string::npos)
+      return {};
+    val = (val << 6) + static_cast<int>(pos);
+    bits += 6;
+    if (bits >= 0) {
+      out.push_back(static_cast<char>((val >> bits) & 0xff));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+bool equal_keys(const std::string& a, const std::string& b) {
+  if (a.size() != b.size())
+    return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+bool flag(const std::map<std::string, std::string>& q, const char* key) {
+  auto i = q.find(key);
+  return i != q.end() && (i->second == "true" || i->second.empty() || i->second == "1");
+}
+
+expected<std::int64_t> number(const std::map<std::string, std::string>& q, const char* key, std::int64_t fallback,
+                              std::int64_t lo, std::int64_t hi) {
+  auto i = q.find(key);
+  if (i == q.end() || i->second.empty())
+    return fallback;
+  char* end = nullptr;
+  long long v = std::strtoll(i->second.c_str(), &end, 10);
+  if (*end != '\0' || v < lo || v > hi)
+    return make_error(errc::bad_request, fmt::format("The query parameter '{}' must be a number between {} and {}.", key, lo, hi));
+  return static_cast<std::int64_t>(v);
+}
+
+bool annotation_true(const json::value& annotations, const char* key) {
+  if (!annotations.is_array())
+    return false;
+  for (auto& kv : annotations.as_array())
+    if (json::get_string(kv, "key") == key) {
+      auto* v = kv.find("value");
+      return v && ((v->is_bool() && v->as_bool()) || (v->is_string() && v->as_string() == "true"));
+    }
+  return false;
+}
+
+} // namespace
+
+struct rest_api::route {
+  std::vector<std::string> parts; // after /api/v1
+  std::map<std::string, std::string> query;
+  std::string method;
+};
+
+rest_api::rest_api(store& s, rest_config cfg) : store_(s), cfg_(std::move(cfg)) {}
+
+http::response rest_api::error(int status, std::string message) {
+  json::value body = json::object{{"error", std::move(message)}, {"code", random_hex(32)}};
+  return json_response(status, body);
+}
+
+http::response rest_api::json_response(int status, const json::value& body) {
+  http::response r;
+  r.status = status;
+  r.body = json::dump(body);
+  return r;
+}
+
+http::response rest_api::accepted(const std::string& activation_id) {
+  return json_response(202, json::object{{"activationId", activation_id}});
+}
+
+http::response rest_api::invoke_response(const activation& a, bool result_only) {
+  int status = 200;
+  if (a.status == activation_status::application_error || a.status == activation_status::developer_error)
+    status = 502;
+  else if (a.status == activation_status::whisk_error)
+    status = 500;
+  return json_response(status, result_only ? a.result : to_json(a));
+}
+
+std::optional<namespace_record> rest_api::authenticate(const std::string& authorization) {
+  constexpr std::string_view scheme = "Basic ";
+  if (authorization.size() <= scheme.size() || authorization.compare(0, scheme.size(), scheme) != 0)
+    return std::nullopt;
+  auto decoded = base64_decode(std::string_view(authorization).substr(scheme.size()));
+  auto colon = decoded.find(':');
+  if (colon == std::string::npos)
+    return std::nullopt;
+  auto uuid = decoded.substr(0, colon);
+  auto key = decoded.substr(colon + 1);
+  auto i = auth_cache_.find(uuid);
+  if (i == auth_cache_.end()) {
+    auto ns = store_.namespace_by_uuid(uuid);
+    if (!ns)
+      return std::nullopt;
+    i = auth_cache_.emplace(uuid, *ns).first;
+  }
+  if (!equal_keys(i->second.key, key))
+    return std::nullopt;
+  return i->second;
+}
+
+std::optional<action> rest_api::find_action(const std::string& ns, const std::string& name) {
+  auto key = ns + "/" + name;
+  auto i = action_cache_.find(key);
+  if (i != action_cache_.end())
+    return i->second;
+  auto a = store_.get_action(ns, name);
+  if (action_cache_.size() > 10000)
+    action_cache_.clear();
+  action_cache_.emplace(key, a);
+  return a;
+}
+
+void rest_api::handle(const http::request& req, const http::responder& respond, const invoke_hook& invoke) {
+  auto qpos = req.target.find('?');
+  std::string_view path = std::string_view(req.target).substr(0, qpos);
+  route r;
+  r.method = req.method;
+  if (qpos != std::string::npos)
+    r.query = parse_query(std::string_view(req.target).substr(qpos + 1));
+  auto parts = split_path(path);
+
+  if (parts.size() == 1 && parts[0] == "ping" && req.method == "GET") {
+    respond(json_response(200, json::object{{"status", "ok"}}));
+    return;
+  }
+  if (parts.size() < 2 || parts[0] != "api" || parts[1] != "v1") {
+    respond(error(404, not_found_message));
+    return;
+  }
+  if (parts.size() == 2) {
+    json::array kinds;
+    for (auto& k : known_kinds())
+      kinds.emplace_back(k);
+    respond(json_response(200, json::object{{"api_paths", json::array{"/api/v1"}},
+                                            {"description", "whisk: a serverless function platform"},
+                                            {"api_version", "1.0.0"},
+                                            {"runtimes", std::move(kinds)}}));
+    return;
+  }
+  auto caller = authenticate(req.authorization);
+  if (!caller) {
+    respond(error(401, "The supplied authentication is invalid."));
+    return;
+  }
+  if (parts[2] != "namespaces") {
+    respond(error(404, not_found_message));
+    return;
+  }
+  if (parts.size() == 3) {
+    if (req.method != "GET") {
+      respond(error(405, "The method is not allowed for this resource."));
+      return;
+    }
+    respond(json_response(200, json::array{caller->name}));
+    return;
+  }
+  std::string ns = parts[3] == "_" ? caller->name : parts[3];
+  if (ns != caller->name) {
+    respond(error(403, fmt::format("The supplied authentication is not authorized to access '{}'.", ns)));
+    return;
+  }
+  r.parts.assign(parts.begin() + 4, parts.end());
+  if (r.parts.empty()) {
+    respond(error(404, not_found_message));
+    return;
+  }
+  if (r.parts[0] == "actions") {
+    bool answered = false;
+    auto res = actions(r, req, *caller, respond, invoke, answered);
+    if (!answered)
+      respond(std::move(res));
+    return;
+  }
+  if (r.parts[0] == "activations") {
+    respond(activations(r, *caller));
+    return;
+  }
+  respond(error(404, not_found_message));
+}
+
+http::response rest_api::actions(const route& r, const http::request& req, const namespace_record& caller,
+                                 const http::responder& respond, const invoke_hook& invoke, bool& answered) {
+  auto& ns = caller.name;
+  if (r.parts.size() == 1) { // the collection
+    if (r.method != "GET")
+      return error(405, "The method is not allowed for this resource.");
+    auto limit = number(r.query, "limit", 30, 0, 200);
+    auto skip = number(r.query, "skip", 0, 0, INT64_MAX);
+    if (!limit) return error(400, limit.err().message);
+    if (!skip) return error(400, skip.err().message);
+    json::array out;
+    for (auto& a : store_.list_actions(ns, *limit == 0 ? 30 : *limit, *skip))
+      out.push_back(to_json(a, false));
+    return json_response(200, out);
+  }
+  if (r.parts.size() != 2)
+    return error(404, "Packages are not supported yet: " + std::string(not_found_message));
+  const std::string& name = r.parts[1];
+  if (!is_valid_entity_name(name))
+    return error(400, fmt::format("The action name '{}' is not valid.", name));
+
+  if (r.method == "GET") {
+    auto a = find_action(ns, name);
+    return a ? json_response(200, to_json(*a)) : error(404, not_found_message);
+  }
+  if (r.method == "DELETE") {
+    auto a = find_action(ns, name);
+    if (!a || !store_.delete_action(ns, name))
+      return error(404, not_found_message);
+    action_cache_.erase(ns + "/" + name);
+    return json_response(200, to_json(*a));
+  }
+  if (r.method == "PUT") {
+    auto body = json::parse(req.body);
+    if (!body)
+      return error(400, "The request content was malformed:\n" + body.err().message);
+    auto existing = store_.get_action(ns, name);
+    if (existing && !flag(r.query, "overwrite"))
+      return error(409, "resource already exists");
+    auto a = existing ? action_update(*existing, *body) : action_from_json(*body, ns, name);
+    if (!a)
+      return error(http_status(a.err().code), a.err().message);
+    if (auto ok = store_.put_action(*a); !ok)
+      return error(500, ok.err().message);
+    action_cache_[ns + "/" + name] = *a;
+    log_info("action {} {} (version {}, kind {})", a->fully_qualified(), existing ? "updated" : "created", a->version, a->exec.kind);
+    return json_response(200, to_json(*a));
+  }
+  if (r.method == "POST") {
+    auto a = find_action(ns, name);
+    if (!a)
+      return error(404, not_found_message);
+    json::value params = parameters_object(a->parameters);
+    if (!req.body.empty()) {
+      auto body = json::parse(req.body);
+      if (!body)
+        return error(400, "The request content was malformed:\n" + body.err().message);
+      if (!body->is_object())
+        return error(400, "The request content was malformed:\nthe parameters must be a JSON object");
+      for (auto& [k, v] : body->as_object())
+        params.set(k, v);
+    }
+    auto wait = number(r.query, "timeout", cfg_.max_blocking_wait_ms, 0, cfg_.max_blocking_wait_ms);
+    if (!wait)
+      return error(400, wait.err().message);
+    invocation inv;
+    inv.act = std::move(*a);
+    inv.params_json = json::dump(params);
+    inv.subject = caller.name;
+    if (annotation_true(inv.act.annotations, "provide-api-key"))
+      inv.api_key = caller.uuid + ":" + caller.key;
+    inv.activation_id = new_activation_id();
+    inv.blocking = flag(r.query, "blocking");
+    inv.result_only = flag(r.query, "result");
+    inv.wait_ms = *wait;
+    inv.received_ms = now_ms();
+    answered = true;
+    invoke(std::move(inv), respond);
+    return {};
+  }
+  return error(405, "The method is not allowed for this resource.");
+}
+
+http::response rest_api::activations(const route& r, const namespace_record& caller) {
+  if (r.method != "GET")
+    return error(405, "The method is not allowed for this resource.");
+  if (r.parts.size() == 1) {
+    activation_query q;
+    q.ns = caller.name;
+    if (auto i = r.query.find("name"); i != r.query.end())
+      q.name = i->second.substr(i->second.rfind('/') == std::string::npos ? 0 : i->second.rfind('/') + 1);
+    auto limit = number(r.query, "limit", 30, 0, 200);
+    auto skip = number(r.query, "skip", 0, 0, INT64_MAX);
+    auto since = number(r.query, "since", 0, 0, INT64_MAX);
+    auto upto = number(r.query, "upto", 0, 0, INT64_MAX);
+    for (auto* n : {&limit, &skip, &since, &upto})
+      if (!*n)
+        return error(400, n->err().message);
+    q.limit = *limit == 0 ? 30 : *limit;
+    q.skip = *skip;
+    q.since = *since;
+    q.upto = *upto;
+    bool docs = flag(r.query, "docs");
+    json::array out;
+    for (auto& a : store_.list_activations(q))
+      out.push_back(to_json(a, docs, docs));
+    return json_response(200, out);
+  }
+  const std::string& id = r.parts[1];
+  auto a = is_activation_id(id) ? store_.get_activation(caller.name, id) : std::nullopt;
+  if (!a)
+    return error(404, not_found_message);
+  if (r.parts.size() == 2)
+    return json_response(200, to_json(*a));
+  if (r.parts.size() == 3 && r.parts[2] == "logs") {
+    json::array logs;
+    for (auto& l : a->logs)
+      logs.emplace_back(l);
+    return json_response(200, json::object{{"logs", std::move(logs)}});
+  }
+  if (r.parts.size() == 3 && r.parts[2] == "result")
+    return json_response(200, response_json(*a));
+  return error(404, not_found_message);
+}
+
+} // namespace whisk::api

@@ -1,0 +1,214 @@
+#include "whisk/http/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/version.hpp>
+#include <thread>
+
+#include "whisk/log.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace whisk::http {
+
+std::string url_decode(std::string_view s, bool query) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else if (query && s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string_view reason_json(int status) {
+  switch (status) {
+    case 413: return R"({"error":"The request content was too large.","code":"413"})";
+    default: return R"({"error":"The request could not be read.","code":"400"})";
+  }
+}
+
+// One connection: read -> hand to the handler -> write, chained asynchronously on a strand.
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket socket, const handler& h, std::size_t body_limit)
+      : stream_(std::move(socket)), handler_(h), body_limit_(body_limit) {}
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+  void close() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.close();
+    });
+  }
+
+private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(body_limit_);
+    parser_->header_limit(64 * 1024);
+    stream_.expires_after(std::chrono::minutes(5)); // idle keep-alive connections end
+    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::eof) {
+      stream_.close();
+      return;
+    }
+    if (ec) {
+      int status = ec == bhttp::error::body_limit ? 413 : 400;
+      keep_alive_ = false;
+      response r;
+      r.status = status;
+      r.body = std::string(reason_json(status));
+      write(std::move(r));
+      return;
+    }
+    auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.authorization = std::string(msg[bhttp::field::authorization]);
+    req.content_type = std::string(msg[bhttp::field::content_type]);
+    req.body = std::move(msg.body());
+    stream_.expires_never(); // the handler may take as long as the action runs
+    auto self = shared_from_this();
+    handler_(std::move(req), [self](response r) {
+      asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
+    });
+  }
+
+  void write(response r) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), version_ ? version_ : 11);
+    res->set(bhttp::field::server, "whisk");
+    res->set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers)
+      res->set(k, v);
+    res->keep_alive(keep_alive_);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      if (ec || !self->keep_alive_) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->read();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  const handler& handler_;
+  std::size_t body_limit_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+} // namespace
+
+struct server::impl : std::enable_shared_from_this<impl> {
+  server_config cfg;
+  handler h;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+  std::mutex sessions_mx;
+  std::vector<std::weak_ptr<session>> sessions;
+  bool stopped = false;
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      if (ec)
+        return; // closed
+      socket.set_option(tcp::no_delay(true));
+      auto s = std::make_shared<session>(std::move(socket), self->h, self->cfg.body_limit);
+      {
+        std::lock_guard guard{self->sessions_mx};
+        std::erase_if(self->sessions, [](auto& w) { return w.expired(); });
+        self->sessions.push_back(s);
+      }
+      s->start();
+      self->accept();
+    });
+  }
+};
+
+server::server(server_config cfg, handler h) : impl_(std::make_shared<impl>()) {
+  impl_->cfg = std::move(cfg);
+  impl_->h = std::move(h);
+}
+
+server::~server() { stop(); }
+
+expected<std::uint16_t> server::start() {
+  auto& m = *impl_;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(m.cfg.address, ec);
+  if (ec)
+    return make_error(errc::bad_request, "invalid listen address '" + m.cfg.address + "'");
+  tcp::endpoint ep{address, m.cfg.port};
+  m.acceptor.open(ep.protocol(), ec);
+  if (!ec) m.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) m.acceptor.bind(ep, ec);
+  if (!ec) m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(errc::unavailable, "cannot listen on " + m.cfg.address + ":" + std::to_string(m.cfg.port) + ": " + ec.message());
+  auto port = m.acceptor.local_endpoint().port();
+  m.accept();
+  for (int i = 0; i < std::max(1, m.cfg.threads); ++i)
+    m.threads.emplace_back([self = impl_] { self->io.run(); });
+  return port;
+}
+
+void server::stop() {
+  auto& m = *impl_;
+  if (m.stopped)
+    return;
+  m.stopped = true;
+  asio::post(m.io, [self = impl_] {
+    beast::error_code ec;
+    self->acceptor.close(ec);
+    std::lock_guard guard{self->sessions_mx};
+    for (auto& w : self->sessions)
+      if (auto s = w.lock())
+        s->close();
+  });
+  // Let the closes run, then stop the loop.
+  asio::post(m.io, [self = impl_] { self->io.stop(); });
+  for (auto& t : m.threads)
+    if (t.joinable())
+      t.join();
+  m.threads.clear();
+}
+
+} // namespace whisk::http
