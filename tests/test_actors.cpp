@@ -38,7 +38,8 @@ struct fixture {
   explicit fixture(pool_config pc = {}, container::sim_model model = {}) {
     sim = std::make_shared<container::sim_backend>(model, timer.fn);
     pool = spawn_container_pool(sys, sim, pc);
-    client = sys.spawn([this](caf::event_based_actor* self) -> caf::behavior {
+    // (the int argument: see make_actor_timer)
+    client = sys.spawn([this](caf::event_based_actor* self, int) -> caf::behavior {
       return {
           [this, self](client_request, run_msg& m) {
             self->request(pool, caf::infinite, run_atom::value, std::move(m)).then([this](run_result& r) {
@@ -49,7 +50,7 @@ struct fixture {
             self->request(pool, caf::infinite, stats_atom::value).then([this](pool_stats& s) { last_stats = s; });
           },
       };
-    });
+    }, 0);
     sched.run();
   }
 
