@@ -58,7 +58,7 @@ struct node_config : caf::actor_system_config {
         .add(max_queue, "max-queue", with_default("runs that may wait for a container before 429s", max_queue))
         .add(pause_grace, "pause-grace", with_default("ms an idle container stays unpaused", pause_grace))
         .add(idle_timeout, "idle-timeout", with_default("ms an idle container lives before it is removed", idle_timeout))
-        .add(stem_cells, "stem-cells", with_default("prewarmed containers, kind:memoryMB:count separated by commas (empty: none)", stem_cells))
+        .add(stem_cells, "stem-cells", with_default("prewarmed containers, kind:memoryMB:count separated by commas, or none", stem_cells))
         .add(http_threads, "http-threads", with_default("threads serving HTTP", http_threads))
         .add(max_body, "max-body", with_default("largest request body (MB); larger ones get 413", max_body))
         .add(drain_timeout, "drain-timeout", with_default("ms to let in-flight activations finish at shutdown", drain_timeout))
@@ -71,6 +71,8 @@ struct node_config : caf::actor_system_config {
 
 expected<std::vector<policy::stem_cell_config>> parse_stem_cells(const std::string& text) {
   std::vector<policy::stem_cell_config> out;
+  if (text == "none")
+    return out;
   std::istringstream items(text);
   std::string item;
   while (std::getline(items, item, ',')) {

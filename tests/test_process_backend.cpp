@@ -78,6 +78,20 @@ TEST_CASE("a nodejs runtime runs an action, with logs cut per activation") {
   destroy(b, id);
 }
 
+TEST_CASE("log cuts stay exact whether a run writes nothing, a little or a lot") {
+  process_backend b{test_config()};
+  auto id = create(b, "nodejs:20");
+  REQUIRE(init(b, id, "function main(p) { for (let i = 0; i < p.n; i++) console.log('line ' + i + ' ' + 'x'.repeat(p.w)); return {n: p.n}; }").kind == outcome_kind::ok);
+  for (int round = 0; round < 3; ++round) {
+    for (int n : {0, 1, 0, 200, 0, 3}) {
+      auto r = run(b, id, json::object{{"n", n}, {"w", n == 200 ? 2000 : 10}});
+      REQUIRE(r.kind == outcome_kind::ok);
+      CHECK(r.logs.size() == static_cast<std::size_t>(n));
+    }
+  }
+  destroy(b, id);
+}
+
 TEST_CASE("nodejs: Promise results, exports.main and init failures") {
   process_backend b{test_config()};
   auto id = create(b, "nodejs:20");

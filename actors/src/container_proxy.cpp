@@ -23,7 +23,7 @@ const char* to_string(proxy_status s) {
   return names[static_cast<int>(s)];
 }
 
-enum timer_kind : std::int32_t { pause_timer = 0, idle_timer = 1 };
+enum timer_kind : std::int32_t { idle_check = 0 };
 
 struct pending_run {
   run_msg msg;
@@ -48,7 +48,10 @@ struct proxy_state {
   std::map<std::string, pending_run> running;
   std::int64_t init_ms = -1;            // handed to the first run after init
   std::vector<std::string> init_logs;
-  std::uint64_t epoch = 0;              // bumps on activity; stale timers are ignored
+  // Idle timing without a timer per run: one pending check at a time, compared against
+  // the time the container last became idle.
+  caf::actor_clock::time_point idle_since{};
+  bool idle_check_pending = false;
 };
 
 using self_ptr = proxy_actor::stateful_pointer<proxy_state>;
@@ -108,11 +111,41 @@ run_result retry_result(const run_msg& msg) {
   return r;
 }
 
-void arm_timers(self_ptr self) {
+void schedule_idle_check(self_ptr self, caf::timespan after) {
   auto& st = self->state;
-  ++st.epoch;
-  self->delayed_send(self, st.cfg.pause_grace, timer_atom::value, std::int32_t{pause_timer}, st.epoch);
-  self->delayed_send(self, st.cfg.idle_timeout, timer_atom::value, std::int32_t{idle_timer}, st.epoch);
+  if (st.idle_check_pending)
+    return;
+  st.idle_check_pending = true;
+  self->delayed_send(self, after, timer_atom::value, std::int32_t{idle_check}, std::uint64_t{0});
+}
+
+void became_idle(self_ptr self) {
+  auto& st = self->state;
+  st.idle_since = self->clock().now();
+  schedule_idle_check(self, st.status == proxy_status::paused ? st.cfg.idle_timeout : st.cfg.pause_grace);
+}
+
+// Pauses after the pause grace, removes after the idle timeout, both counted from the
+// moment the container last became idle; reschedules itself for what is left.
+void on_idle_check(self_ptr self) {
+  auto& st = self->state;
+  st.idle_check_pending = false;
+  if (!st.running.empty() || !st.buffered.empty())
+    return; // busy: the next became_idle schedules again
+  auto idle_for = self->clock().now() - st.idle_since;
+  if (st.status == proxy_status::ready) {
+    if (idle_for >= st.cfg.pause_grace) {
+      set_status(self, proxy_status::pausing);
+      st.backend->suspend(st.cid, notify_flag(self, backend_op::suspend));
+    } else {
+      schedule_idle_check(self, st.cfg.pause_grace - idle_for);
+    }
+  } else if (st.status == proxy_status::paused) {
+    if (idle_for >= st.cfg.idle_timeout)
+      begin_remove(self, "idle timeout");
+    else
+      schedule_idle_check(self, st.cfg.idle_timeout - idle_for);
+  }
 }
 
 // The line the runtime reads for one activation, built without re-parsing the parameters.
@@ -142,7 +175,6 @@ std::string run_line(const run_msg& m, std::int64_t deadline_ms) {
 void dispatch(self_ptr self, pending_run pr) {
   auto& st = self->state;
   set_status(self, proxy_status::running);
-  ++st.epoch; // cancels pending pause/idle timers
   pr.start_ms = now_ms();
   auto& a = pr.msg.action;
   container::run_request req{run_line(pr.msg, pr.start_ms + a.timeout_ms), a.timeout_ms, a.log_limit_bytes};
@@ -212,7 +244,7 @@ void drain(self_ptr self) {
   }
   if (st.running.empty() && st.status != proxy_status::removing) {
     set_status(self, proxy_status::ready);
-    arm_timers(self);
+    became_idle(self);
   }
 }
 
@@ -312,6 +344,8 @@ void on_suspended(self_ptr self, bool ok) {
     report(self, policy::slot_state::paused);
     if (!st.buffered.empty())
       begin_resume(self);
+    else
+      schedule_idle_check(self, st.cfg.idle_timeout - (self->clock().now() - st.idle_since));
     return;
   }
   log_warn("proxy {}: pause failed; the container stays running", st.id);
@@ -393,17 +427,7 @@ proxy_actor::behavior_type container_proxy(self_ptr self, pool_actor pool, std::
           case backend_op::destroy: self->quit(); break;
         }
       },
-      [self](timer_atom, std::int32_t which, std::uint64_t epoch) {
-        auto& st = self->state;
-        if (epoch != st.epoch || !st.running.empty() || !st.buffered.empty())
-          return;
-        if (which == pause_timer && st.status == proxy_status::ready) {
-          set_status(self, proxy_status::pausing);
-          st.backend->suspend(st.cid, notify_flag(self, backend_op::suspend));
-        } else if (which == idle_timer && (st.status == proxy_status::ready || st.status == proxy_status::paused)) {
-          begin_remove(self, "idle timeout");
-        }
-      },
+      [self](timer_atom, std::int32_t, std::uint64_t) { on_idle_check(self); },
   };
 }
 

@@ -9,9 +9,12 @@ namespace whisk {
 
 namespace {
 
+using deadline_map = std::multimap<caf::actor_clock::time_point, std::string>;
+
 struct flight {
   api::invocation inv;
   std::optional<http::responder> waiter; // set while a blocking caller waits
+  std::optional<deadline_map::iterator> deadline;
 };
 
 struct controller_state {
@@ -22,6 +25,8 @@ struct controller_state {
   controller_config cfg;
   std::unique_ptr<api::rest_api> rest;
   std::map<std::string, flight> in_flight;
+  deadline_map deadlines;    // blocking waits by the time they run out
+  bool sweep_pending = false; // one timer for all of them
   bool draining = false;
   std::optional<caf::typed_response_promise<std::int64_t>> drained;
   std::int64_t ended_by_drain = 0;
@@ -93,6 +98,8 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
     return; // already ended (drain deadline)
   auto f = std::move(i->second);
   st.in_flight.erase(i);
+  if (f.deadline)
+    st.deadlines.erase(*f.deadline);
   if (r.rejected && f.waiter) {
     (*f.waiter)(api::rest_api::error(429, "Too many requests: the node's run queue is full. Try again later."));
     check_drained(self);
@@ -104,6 +111,35 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
   log_debug("activation {} of {} ended: {}", a.activation_id, f.inv.act.fully_qualified(), status_text(a.status));
   st.db->add_activation(std::move(a));
   check_drained(self);
+}
+
+void schedule_sweep(self_ptr self) {
+  auto& st = self->state;
+  if (st.sweep_pending || st.deadlines.empty())
+    return;
+  st.sweep_pending = true;
+  auto wait = std::max<caf::timespan>(st.deadlines.begin()->first - self->clock().now(), caf::timespan{0});
+  self->delayed_send(self, wait, timer_atom::value, std::string("sweep"));
+}
+
+// Blocking callers whose wait ran out get 202 with the activation id; the record comes later.
+void sweep(self_ptr self) {
+  auto& st = self->state;
+  st.sweep_pending = false;
+  auto now = self->clock().now();
+  while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
+    auto aid = st.deadlines.begin()->second;
+    st.deadlines.erase(st.deadlines.begin());
+    auto i = st.in_flight.find(aid);
+    if (i == st.in_flight.end())
+      continue;
+    i->second.deadline.reset();
+    if (i->second.waiter) {
+      (*i->second.waiter)(api::rest_api::accepted(aid));
+      i->second.waiter.reset();
+    }
+  }
+  schedule_sweep(self);
 }
 
 void invoke(self_ptr self, api::invocation inv, http::responder respond) {
@@ -121,10 +157,12 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
   msg.api_key = inv.api_key;
   msg.api_host = st.cfg.rest.api_host;
   auto aid = inv.activation_id;
-  flight f{std::move(inv), std::nullopt};
+  flight f{std::move(inv), std::nullopt, std::nullopt};
   if (f.inv.blocking) {
     f.waiter = std::move(respond);
-    self->delayed_send(self, std::chrono::milliseconds(f.inv.wait_ms), timer_atom::value, aid);
+    auto when = self->clock().now() + std::chrono::milliseconds(f.inv.wait_ms);
+    f.deadline = st.deadlines.emplace(when, aid);
+    schedule_sweep(self);
   } else {
     respond(api::rest_api::accepted(aid));
   }
@@ -159,11 +197,8 @@ controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor 
           }
           return;
         }
-        auto i = self->state.in_flight.find(aid);
-        if (i != self->state.in_flight.end() && i->second.waiter) {
-          (*i->second.waiter)(api::rest_api::accepted(aid)); // still running: the record comes later
-          i->second.waiter.reset();
-        }
+        if (aid == "sweep")
+          sweep(self);
       },
       [self](drain_atom, caf::timespan limit) -> caf::typed_response_promise<std::int64_t> {
         auto& st = self->state;

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -362,7 +363,24 @@ struct process_backend::impl {
     p->timer.cancel();
     p->answer = std::move(line);
     p->result_kind = outcome_kind::ok;
-    begin_drain(p);
+    p->ph = phase::draining;
+    p->out_done = p->err_done = false;
+    // Fast path: run after every completion already queued; if neither pipe nor buffer
+    // holds output, every line written before the answer has been taken.
+    asio::post(io, [this, p] {
+      if (p->ph != phase::draining || p->out_done || p->err_done)
+        return; // already completed, or a sentinel drain is under way
+      if (pipe_empty(p->out_r) && pipe_empty(p->err_r) && p->out_buf.size() == 0 && p->err_buf.size() == 0) {
+        complete(p);
+        return;
+      }
+      begin_drain(p);
+    });
+  }
+
+  static bool pipe_empty(asio::posix::stream_descriptor& sd) {
+    int pending = 0;
+    return ::ioctl(sd.native_handle(), FIONREAD, &pending) == 0 && pending == 0;
   }
 
   // Everything the runtime wrote before its answer is already in the pipes: a sentinel

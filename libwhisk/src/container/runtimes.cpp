@@ -18,6 +18,16 @@ function reply(obj) {
   if (s === undefined) s = '{}';
   fs.writeSync(3, s + '\n');
 }
+// stdout/stderr on a full pipe queue writes: answer only once they are written, so the
+// host's log cut after the answer is exact.
+// ('drain' fires only after a write returned false, so poll; this path is rare.)
+function flushed() {
+  return new Promise(resolve => {
+    const check = () => (outputPending() ? setTimeout(check, 1) : resolve());
+    check();
+  });
+}
+function outputPending() { return process.stdout.writableLength > 0 || process.stderr.writableLength > 0; }
 let main = null;
 function init(msg) {
   for (const [k, v] of Object.entries(msg.env || {})) process.env[k] = typeof v === 'string' ? v : JSON.stringify(v);
@@ -38,8 +48,10 @@ async function run(msg) {
   try {
     let r = await main(msg.value === undefined ? {} : msg.value);
     if (r === undefined || r === null) r = {};
+    if (outputPending()) await flushed();
     reply(r);
   } catch (e) {
+    if (outputPending()) await flushed();
     if (e && typeof e === 'object' && !(e instanceof Error) && 'error' in e) reply(e);
     else reply({error: e instanceof Error ? 'An error has occurred: ' + e : e});
   }

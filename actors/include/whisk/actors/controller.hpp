@@ -25,7 +25,7 @@ namespace whisk {
 using controller_actor = caf::typed_actor<
     caf::reacts_to<http_atom, http_exchange>,
     caf::replies_to<drain_atom, caf::timespan>::with<std::int64_t>, // stop taking runs; answers when none is left
-    caf::reacts_to<timer_atom, std::string>>;                       // a blocking wait ran out (internal)
+    caf::reacts_to<timer_atom, std::string>>;                       // "sweep" / "drain-deadline" (internal)
 
 struct controller_config {
   api::rest_config rest;
