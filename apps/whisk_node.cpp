@@ -65,7 +65,10 @@ struct node_config : caf::actor_system_config {
         .add(blocking_wait, "blocking-wait", with_default("ms a blocking invoke waits before answering 202", blocking_wait))
         .add(log_level, "log-level", with_default("debug, info, warn or error", log_level));
     whisk::add_message_types(*this);
-    set("scheduler.max-threads", 2);
+    // Measured on 2 cores: one worker, and no 50 us sleep-polling phase between aggressive
+    // polling and sleeping on a condition variable, serve invokes best (override freely).
+    set("scheduler.max-threads", 1);
+    set("work-stealing.moderate-poll-attempts", 0);
   }
 };
 

@@ -164,11 +164,15 @@ public:
   }
 
   void add_activation(activation a) override {
+    bool wake;
     {
       std::lock_guard guard{queue_mx_};
       queue_.push_back(std::move(a));
+      // The writer needs a nudge only to start a batch or to cut a full one short.
+      wake = queue_.size() == 1 || queue_.size() == 512;
     }
-    queue_cv_.notify_one();
+    if (wake)
+      queue_cv_.notify_one();
   }
 
   std::optional<activation> get_activation(const std::string& ns, const std::string& id) override {
@@ -213,7 +217,10 @@ public:
   void flush() override {
     std::unique_lock lock{queue_mx_};
     auto target = enqueued_total();
+    ++flush_waiters_;
+    queue_cv_.notify_all();
     flushed_cv_.wait(lock, [&] { return written_ >= target || stopping_; });
+    --flush_waiters_;
   }
 
 private:
@@ -227,6 +234,10 @@ private:
         queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty() && stopping_)
           return;
+        // Under load, gather a batch for a moment: one transaction for many records costs
+        // far less than one each. Flush requests and shutdown cut the wait short.
+        queue_cv_.wait_for(lock, std::chrono::milliseconds(2),
+                           [&] { return stopping_ || flush_waiters_ > 0 || queue_.size() >= 512; });
         in_flight_.swap(queue_);
       }
       write_batch(in_flight_);
@@ -272,6 +283,7 @@ private:
   std::deque<activation> queue_;
   std::deque<activation> in_flight_;
   std::uint64_t written_ = 0;
+  int flush_waiters_ = 0;
   bool stopping_ = false;
   std::thread writer_;
 };
