@@ -1,6 +1,9 @@
 // Integration tests of the process backend: real runtimes, namespaces, cgroups, freezer.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <ifaddrs.h>
+#include <set>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "process_helpers.hpp"
@@ -155,6 +158,32 @@ TEST_CASE("the runtime is isolated: own pid namespace, read-only root, private /
   CHECK(json::get_string(*v, "tmp") == "x");
   CHECK(json::get_string(*v, "hostname") == "whisk");
   destroy(b, id);
+}
+
+TEST_CASE("network none: the runtime sees no interface but loopback") {
+  auto cfg = test_config();
+  cfg.network = false;
+  process_backend b{cfg};
+  auto id = create(b, "nodejs:20");
+  REQUIRE(init(b, id, "function main() { return {ifs: Object.keys(require('os').networkInterfaces()).filter(n => n !== 'lo')}; }").kind == outcome_kind::ok);
+  CHECK(run(b, id, json::object{}).output == R"({"ifs":[]})");
+  destroy(b, id);
+  process_backend host{test_config()};
+  auto h = create(host, "nodejs:20");
+  REQUIRE(init(host, h, "function main() { return {n: Object.keys(require('os').networkInterfaces()).filter(n => n !== 'lo').length}; }").kind == outcome_kind::ok);
+  // with the host network the runtime sees what this process sees
+  int host_ifs = 0;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) == 0) {
+    std::set<std::string> names;
+    for (auto* i = list; i; i = i->ifa_next)
+      if (i->ifa_addr && (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6) && std::string(i->ifa_name) != "lo")
+        names.insert(i->ifa_name);
+    host_ifs = static_cast<int>(names.size());
+    ::freeifaddrs(list);
+  }
+  CHECK(run(host, h, json::object{}).output == "{\"n\":" + std::to_string(host_ifs) + "}");
+  destroy(host, h);
 }
 
 TEST_CASE("timeouts, crashes and memory exhaustion end the run, the backend stays usable") {

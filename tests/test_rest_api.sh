@@ -175,5 +175,18 @@ if kill -0 "$PID" 2>/dev/null; then bad "SIGTERM stops whisk-node"; else ok "SIG
 PID=
 [[ $(leaf_count) == 0 ]] && ok "no container cgroup is left after SIGTERM" || bad "cgroups left after SIGTERM" "$(ls "$(freezer_root)")"
 
+# --- a full queue answers 429; SIGTERM lets the running activation finish ---
+start_node --user-memory=256 --max-queue=0 --stem-cells=none
+put_action slow '{"exec":{"kind":"nodejs:20","code":"function main() { return new Promise(r => setTimeout(() => r({slow: true}), 1500)); }"}}'
+curl -s -m 30 -u "$AUTH" -X POST -o "$DIR/slow.out" -w '%{http_code}' "$API/actions/slow?blocking=true&result=true" >"$DIR/slow.status" &
+SLOW=$!
+sleep 0.4
+req POST "$API/actions/slow?blocking=true" '{}'; expect 429 'Too many requests' "429 when the node's queue is full"
+kill -TERM "$PID"
+wait "$SLOW"
+[[ $(cat "$DIR/slow.status") == 200 && $(cat "$DIR/slow.out") == *'"slow":true'* ]] && ok "an activation running at SIGTERM finishes and answers" || bad "in-flight activation at SIGTERM" "$(cat "$DIR/slow.status") $(cat "$DIR/slow.out")"
+for _ in $(seq 200); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
+PID=
+
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL == 0 ]]
