@@ -481,6 +481,15 @@ struct process_backend::impl {
     p->on_destroyed.clear();
   }
 
+  // Runs `f` on a live container on the I/O thread and reports its result; false if gone.
+  template <class F>
+  void on_live(container_id id, backend::flag_done done, F f) {
+    asio::post(io, [this, id, done = std::move(done), f] {
+      auto i = procs.find(id);
+      done(i != procs.end() && !i->second->dead && f(*i->second));
+    });
+  }
+
   void submit(container_id id, pending_op op) {
     asio::post(io, [this, id, op = std::move(op)]() mutable {
       auto i = procs.find(id);
@@ -557,31 +566,19 @@ void process_backend::run(container_id id, run_request req, op_done done) {
 }
 
 void process_backend::suspend(container_id id, flag_done done) {
-  asio::post(impl_->io, [this, id, done = std::move(done)] {
-    auto i = impl_->procs.find(id);
-    if (i == impl_->procs.end() || i->second->dead) {
-      done(false);
-      return;
-    }
-    auto& p = i->second;
-    bool ok = p->leaf.freeze();
-    if (!ok && p->leaf.freeze_dir().empty()) // no freezer: the signal is the last resort
-      ok = ::kill(p->pid, SIGSTOP) == 0 && (p->stopped_by_signal = true);
-    done(ok);
+  impl_->on_live(id, std::move(done), [](proc& p) {
+    bool ok = p.leaf.freeze();
+    if (!ok && p.leaf.freeze_dir().empty()) // no freezer: the signal is the last resort
+      ok = ::kill(p.pid, SIGSTOP) == 0 && (p.stopped_by_signal = true);
+    return ok;
   });
 }
 
 void process_backend::resume(container_id id, flag_done done) {
-  asio::post(impl_->io, [this, id, done = std::move(done)] {
-    auto i = impl_->procs.find(id);
-    if (i == impl_->procs.end() || i->second->dead) {
-      done(false);
-      return;
-    }
-    auto& p = i->second;
-    bool ok = p->stopped_by_signal ? ::kill(p->pid, SIGCONT) == 0 : p->leaf.thaw();
-    p->stopped_by_signal = false;
-    done(ok);
+  impl_->on_live(id, std::move(done), [](proc& p) {
+    bool ok = p.stopped_by_signal ? ::kill(p.pid, SIGCONT) == 0 : p.leaf.thaw();
+    p.stopped_by_signal = false;
+    return ok;
   });
 }
 
