@@ -150,3 +150,13 @@ TEST_CASE("load: a refused connection ends the run with a report, not a hang") {
   CHECK(r.completed == 0);
   CHECK_THAT(text_report(*p, r), Catch::Contains("did not answer"));
 }
+
+TEST_CASE("load: ${NAME} in a config comes from the environment; an unset one is an error") {
+  ::setenv("WHISK_LOAD_TEST_HOST", "http://127.0.0.1:9", 1);
+  auto p = parse_plan(R"({"targets":[{"url":"${WHISK_LOAD_TEST_HOST}/x"}]})");
+  REQUIRE(p);
+  CHECK(p->targets[0].port == 9);
+  auto bad = parse_plan(R"({"targets":[{"url":"${WHISK_LOAD_TEST_UNSET_VARIABLE}/x"}]})");
+  REQUIRE(!bad);
+  CHECK_THAT(bad.err().message, Catch::Contains("WHISK_LOAD_TEST_UNSET_VARIABLE is not set"));
+}

@@ -58,6 +58,15 @@ TEST_CASE("placement: a full pool evicts least recently used idle containers, el
   CHECK(schedule({}, need("e", 4096), 1024).kind == placement_kind::wait);
 }
 
+TEST_CASE("placement: a full node waits for the action's own busy container instead of evicting another's") {
+  std::vector<container_info> pool{c(1, slot_state::busy, "a", 256, 5, 1), c(2, slot_state::ready, "b", 256, 1)};
+  CHECK(schedule(pool, need("a"), 512).kind == placement_kind::wait);
+  auto p = schedule(pool, need("c"), 512); // no container of its own: evicting is the only way
+  CHECK(p.kind == placement_kind::evict_and_create);
+  CHECK(p.victims == std::vector<std::uint64_t>{2});
+  CHECK(schedule(pool, need("a"), 1024).kind == placement_kind::create); // room left: grow
+}
+
 TEST_CASE("placement: concurrency lets several runs share one container") {
   std::vector<container_info> pool{c(1, slot_state::busy, "a", 256, 1, 2)};
   pool[0].concurrency = 3;

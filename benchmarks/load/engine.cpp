@@ -335,6 +335,8 @@ private:
     auto latency = static_cast<std::uint64_t>(std::chrono::duration_cast<ns>(now - c.start).count());
     auto& t = result_.targets[c.target];
     t.latency_ns.record(latency);
+    if (c.status >= 200 && c.status < 300)
+      t.accepted_ns.record(latency);
     ++t.statuses[c.status];
     ++t.completed;
     ++result_.completed;
@@ -454,6 +456,7 @@ run_result run_plan(const plan& p, progress& live) {
         out.statuses[code] += n;
       }
       out.all_ns.merge(part.targets[i].latency_ns);
+      out.accepted_ns.merge(part.targets[i].accepted_ns);
     }
     out.completed += part.completed;
     out.connect_errors += part.connect_errors;

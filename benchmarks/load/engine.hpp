@@ -11,6 +11,7 @@ namespace whisk::load {
 
 struct target_result {
   histogram latency_ns;
+  histogram accepted_ns;
   std::map<int, std::uint64_t> statuses;
   std::uint64_t completed = 0;
 };
@@ -18,6 +19,7 @@ struct target_result {
 struct run_result {
   std::vector<target_result> targets;
   histogram all_ns;
+  histogram accepted_ns;         // 2xx responses only (what an overloaded server did serve)
   std::map<int, std::uint64_t> statuses;
   std::uint64_t completed = 0;   // responses recorded (after the warm-up)
   std::uint64_t connect_errors = 0, read_errors = 0, timeouts = 0;

@@ -1,6 +1,7 @@
 #include "plan.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
@@ -71,7 +72,34 @@ expected<bool> parse_url(const std::string& url, target& t) {
   return true;
 }
 
-expected<plan> parse_plan(const std::string& text) {
+expected<std::string> expand_environment(const std::string& text) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto start = text.find("${", i);
+    if (start == std::string::npos) {
+      out.append(text, i, std::string::npos);
+      break;
+    }
+    auto end = text.find('}', start);
+    if (end == std::string::npos)
+      return field_error("config", "unterminated ${ in the config");
+    out.append(text, i, start - i);
+    auto name = text.substr(start + 2, end - start - 2);
+    const char* value = std::getenv(name.c_str());
+    if (!value)
+      return field_error("config", "environment variable " + name + " is not set");
+    out += value;
+    i = end + 1;
+  }
+  return out;
+}
+
+expected<plan> parse_plan(const std::string& raw) {
+  auto expanded = expand_environment(raw);
+  if (!expanded)
+    return expanded.err();
+  const std::string& text = *expanded;
   auto doc = json::parse(text);
   if (!doc)
     return field_error("config", "not valid JSON: " + doc.err().message);

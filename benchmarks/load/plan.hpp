@@ -36,7 +36,10 @@ struct plan {
   std::string plot;             // file for the SVG percentile plot (optional)
 };
 
-// Parses a JSON config; errors name the offending field ("targets[1].url: ...").
+// Replaces ${NAME} with the environment variable NAME (an unset one is an error).
+expected<std::string> expand_environment(const std::string& text);
+// Parses a JSON config (after expanding ${NAME}); errors name the offending field
+// ("targets[1].url: ...").
 expected<plan> parse_plan(const std::string& json_text);
 // Fills request_bytes and checks what flags may have left inconsistent.
 expected<bool> finish_plan(plan& p);

@@ -50,6 +50,13 @@ std::string text_report(const plan& p, const run_result& r) {
     for (std::size_t i = 0; i < p.targets.size(); ++i)
       line(p.targets[i].name, r.targets[i].latency_ns, r.targets[i].completed, r.targets[i].statuses);
   line("all", r.all_ns, r.completed, r.statuses);
+  if (r.accepted_ns.count() != r.completed) {
+    std::map<int, std::uint64_t> ok;
+    for (auto& [code, k] : r.statuses)
+      if (code >= 200 && code < 300)
+        ok[code] = k;
+    line("accepted (2xx)", r.accepted_ns, r.accepted_ns.count(), ok);
+  }
   out += fmt::format("  errors: {} connect, {} read, {} timeouts{}\n", r.connect_errors, r.read_errors, r.timeouts,
                      r.server_unreachable ? "  (the server did not answer)" : "");
   return out;
@@ -74,6 +81,7 @@ std::string json_report(const plan& p, const run_result& r) {
       {"requests", static_cast<std::int64_t>(r.completed)},
       {"rps", r.measured_s > 0 ? static_cast<double>(r.completed) / r.measured_s : 0.0},
       {"latency", latency_json(r.all_ns)},
+      {"accepted_latency", latency_json(r.accepted_ns)},
       {"status", statuses_json(r.statuses)},
       {"errors", json::object{{"connect", static_cast<std::int64_t>(r.connect_errors)},
                               {"read", static_cast<std::int64_t>(r.read_errors)},

@@ -80,7 +80,13 @@ placement schedule(const std::vector<container_info>& pool, const run_need& need
   auto free_mb = user_memory_mb - memory_in_use(pool);
   if (need.memory_mb <= free_mb)
     return {placement_kind::create, 0, {}};
-  // 5. make room by removing least recently used idle containers
+  // 5. the node is full: if this action has a container that is busy or starting, wait
+  //    for it (it frees in a moment) rather than evict another action's warm container,
+  //    which would only cost that action a cold start next (thrashing).
+  for (auto& c : pool)
+    if (c.action_key == need.action_key && (c.state == slot_state::busy || c.state == slot_state::starting))
+      return {placement_kind::wait, 0, {}};
+  // 6. make room by removing least recently used idle containers
   if (need.memory_mb <= user_memory_mb) {
     auto victims = pick_victims(pool, need.memory_mb, free_mb);
     if (!victims.empty())

@@ -1,8 +1,8 @@
 #pragma once
 // Where a run goes: pure functions over plain values, shared by the pool actor and the
 // simulator. Order: warm container of the action > paused one (resume) > stem cell of the
-// kind and memory > new container within the user memory > evict least recently used idle
-// containers > wait.
+// kind and memory > new container within the user memory > (node full) wait for a busy
+// container of the same action > evict least recently used idle containers > wait.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The benchmark suite: builds Release, starts whisk-node on a temporary data dir and the
+# peers on 127.0.0.1, runs every scenario with whisk-load, stops all it started, and
+# writes a Markdown table (benchmarks/results/suite-<date>.md). Needs root and wrk.
+#   benchmarks/suite.sh [SECONDS_PER_RUN]     (default 8; the whole suite stays under 10 min)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SECS=${1:-8}
+WARM=2
+command -v wrk >/dev/null || { echo "suite: needs wrk (apt-get install wrk)"; exit 2; }
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j 2 >/dev/null
+LOAD=build/benchmarks/whisk-load
+
+DIR=$(mktemp -d /tmp/whisk-suite.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+json_get() { # file dotted.path
+  python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): d=d[k]
+print(d)' "$1" "$2"
+}
+row() { # label json-file
+  printf '| %s | %.0f | %.3f | %.3f | %.3f |\n' "$1" "$(json_get "$2" rps)" "$(json_get "$2" latency.p50_ms)" \
+    "$(json_get "$2" latency.p99_ms)" "$(json_get "$2" latency.p999_ms)"
+}
+ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
+
+OUT="$DIR/table.md"
+{
+  echo "# whisk benchmark suite, $(date -u +'%F %H:%M UTC')"
+  echo
+  echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB,"
+  echo "kernel $(uname -r), node $(node --version). Load generator and servers share the machine."
+} >"$OUT"
+
+# --- peers ---
+node benchmarks/peer_node_http.js 0 >"$DIR/peer.port" &
+PIDS+=($!)
+for _ in $(seq 100); do [[ -s "$DIR/peer.port" ]] && break; sleep 0.05; done
+PEER="http://127.0.0.1:$(cat "$DIR/peer.port")/"
+
+# --- 1. the load generator itself: whisk-load vs wrk on the same trivial server ---
+echo "suite: whisk-load vs wrk" >&2
+WRK_RPS=$(wrk -t1 -c16 -d"${SECS}s" "$PEER" | awk '/^Requests\/sec/ {print $2}')
+$LOAD "$PEER" -c 16 -t 1 -d "$SECS" --quiet --json "$DIR/wl.json" >/dev/null
+WL_RPS=$(json_get "$DIR/wl.json" rps)
+{
+  echo
+  echo "## Load generator: whisk-load vs wrk (GET, 16 connections, 1 thread, bare node:http)"
+  echo
+  echo "| tool | req/s |"
+  echo "|---|---:|"
+  printf '| wrk | %.0f |\n| whisk-load | %.0f |\n' "$WRK_RPS" "$WL_RPS"
+  echo
+  echo "Ratio whisk-load / wrk: **$(ratio "$WL_RPS" "$WRK_RPS")**"
+} >>"$OUT"
+
+# --- whisk-node ---
+build/apps/whisk-node --port=0 --data-dir="$DIR/data" --log-level=warn --stem-cells=nodejs:20:256:1 \
+  --max-queue=200 >"$DIR/node.log" 2>&1 &
+NODE_PID=$!
+PIDS+=($NODE_PID)
+for _ in $(seq 100); do [[ -s "$DIR/data/wskprops" ]] && break; sleep 0.05; done
+export WHISK_APIHOST=$(sed -n 's/^APIHOST=//p' "$DIR/data/wskprops")
+export WHISK_AUTH=$(sed -n 's/^AUTH=//p' "$DIR/data/wskprops")
+API="$WHISK_APIHOST/api/v1/namespaces/_"
+put() { curl -sf -u "$WHISK_AUTH" -X PUT "$API/actions/$1?overwrite=true" -d "$2" >/dev/null; }
+NOOP='function main(params) { return {}; }'
+put noop "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"}}"
+for i in $(seq 0 9); do put "noop$i" "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"},\"limits\":{\"memory\":128}}"; done
+
+# --- 2. warm container invoke vs bare node:http ---
+echo "suite: warm invoke" >&2
+$LOAD "$API/actions/noop?blocking=true&result=true" -m POST -b '{}' -a "$WHISK_AUTH" -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/warm.json" >/dev/null
+$LOAD "$PEER" -m POST -b '{}' -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/peer.json" >/dev/null
+{
+  echo
+  echo "## Warm invoke: noop nodejs, blocking, 4 connections, closed loop"
+  echo
+  echo "| server | req/s | p50 ms | p99 ms | p99.9 ms |"
+  echo "|---|---:|---:|---:|---:|"
+  row "whisk-node (process backend)" "$DIR/warm.json"
+  row "bare node:http, same function" "$DIR/peer.json"
+  echo
+  echo "Ratio whisk-node / node:http: **$(ratio "$(json_get "$DIR/warm.json" rps)" "$(json_get "$DIR/peer.json" rps)")** (goal >= 0.7)"
+} >>"$OUT"
+CAPACITY=$(json_get "$DIR/warm.json" rps)
+
+# --- 3. ten actions, random, blocking ---
+echo "suite: ten-action mix" >&2
+$LOAD --config benchmarks/load/examples/noop10.json -d "$SECS" -w "$WARM" --quiet --json "$DIR/mix.json" >/dev/null
+{
+  echo
+  echo "## Multi-action mix: 10 noop nodejs actions (128 MB), drawn at random, 8 connections"
+  echo
+  echo "| scenario | req/s | p50 ms | p99 ms | p99.9 ms |"
+  echo "|---|---:|---:|---:|---:|"
+  row "10-action mix" "$DIR/mix.json"
+} >>"$OUT"
+
+# --- 4. cold start and stem-cell start through the API ---
+echo "suite: cold and stem-cell starts" >&2
+cold=() stem=()
+for i in $(seq 1 5); do
+  put "cold$i" "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"},\"limits\":{\"memory\":512}}" # no stem cell of 512 MB
+  cold+=("$(curl -s -o /dev/null -w '%{time_total}' -u "$WHISK_AUTH" -X POST "$API/actions/cold$i?blocking=true&result=true")")
+  put "stem$i" "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"}}"
+  sleep 0.3 # the stem cell is refilled
+  stem+=("$(curl -s -o /dev/null -w '%{time_total}' -u "$WHISK_AUTH" -X POST "$API/actions/stem$i?blocking=true&result=true")")
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)] * 1000}'; }
+{
+  echo
+  echo "## Starts (median of 5 first invokes through the REST API, ms)"
+  echo
+  echo "| start | ms |"
+  echo "|---|---:|"
+  echo "| cold: new container to first result | $(median "${cold[@]}") |"
+  echo "| stem cell: prewarmed container to first result | $(median "${stem[@]}") |"
+  echo
+  echo "Process backend alone (whisk-bench-container, no HTTP):"
+  echo
+  echo '```'
+  build/benchmarks/whisk-bench-container 10
+  echo '```'
+} >>"$OUT"
+
+# --- 5. overload: 5x capacity, open loop ---
+echo "suite: overload" >&2
+RATE=$(python3 -c "print(int(5 * float('$CAPACITY')))")
+$LOAD "$API/actions/noop?blocking=true&result=true" -m POST -b '{}' -a "$WHISK_AUTH" -c 256 -r "$RATE" -d "$SECS" -w "$WARM" \
+  --timeout 5 --quiet --json "$DIR/over.json" >/dev/null || true
+PEAK_KB=$(awk '/VmHWM/ {print $2}' /proc/$NODE_PID/status)
+python3 - "$DIR/over.json" "$RATE" "$PEAK_KB" >>"$OUT" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = {int(k): v for k, v in d["status"].items()}
+total = sum(st.values()) or 1
+shed = st.get(429, 0) + st.get(503, 0)
+acc = d["accepted_latency"]
+print()
+print("## Overload: open loop at %s req/s (5x the warm capacity), 256 connections" % sys.argv[2])
+print()
+print("| measure | value |")
+print("|---|---:|")
+print("| responses | %d |" % total)
+print("| answered 429/503 | %.1f%% |" % (100.0 * shed / total))
+print("| accepted (2xx) p50 / p99 ms | %.2f / %.2f |" % (acc["p50_ms"], acc["p99_ms"]))
+print("| errors (connect/read/timeout) | %d / %d / %d |" % (d["errors"]["connect"], d["errors"]["read"], d["errors"]["timeouts"]))
+print("| whisk-node peak RSS | %.1f MB |" % (int(sys.argv[3]) / 1024))
+PY
+
+# --- 6. pause / resume is in the process backend figures above; isolates come with the isolate backend ---
+{
+  echo
+  echo "Pause/resume: see the process backend figures (freeze/thaw). Isolate modes vs workerd: not yet (the isolate backend has not landed)."
+} >>"$OUT"
+
+mkdir -p benchmarks/results
+cp "$OUT" "benchmarks/results/suite-$(date -u +%F).md"
+cat "$OUT"
