@@ -50,12 +50,17 @@ PEER="http://127.0.0.1:$(cat "$DIR/peer.port")/"
 
 # --- 1. the load generator itself: whisk-load vs wrk on the same trivial server ---
 echo "suite: whisk-load vs wrk" >&2
-WRK_RPS=$(wrk -t1 -c16 -d"${SECS}s" "$PEER" | awk '/^Requests\/sec/ {print $2}')
-$LOAD "$PEER" -c 16 -t 1 -d "$SECS" --quiet --json "$DIR/wl.json" >/dev/null
-WL_RPS=$(json_get "$DIR/wl.json" rps)
+# alternate the two tools twice and keep each one's best run: the machine is noisy
+WRK_RPS=0 WL_RPS=0
+for _ in 1 2; do
+  r=$(wrk -t1 -c16 -d"${SECS}s" "$PEER" | awk '/^Requests\/sec/ {print $2}')
+  WRK_RPS=$(python3 -c "print(max($WRK_RPS, $r))")
+  $LOAD "$PEER" -c 16 -t 1 -d "$SECS" --quiet --json "$DIR/wl.json" >/dev/null
+  WL_RPS=$(python3 -c "print(max($WL_RPS, $(json_get "$DIR/wl.json" rps)))")
+done
 {
   echo
-  echo "## Load generator: whisk-load vs wrk (GET, 16 connections, 1 thread, bare node:http)"
+  echo "## Load generator: whisk-load vs wrk (GET, 16 connections, 1 thread, bare node:http, best of 2 alternating runs)"
   echo
   echo "| tool | req/s |"
   echo "|---|---:|"
@@ -78,36 +83,7 @@ NOOP='function main(params) { return {}; }'
 put noop "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"}}"
 for i in $(seq 0 9); do put "noop$i" "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"},\"limits\":{\"memory\":128}}"; done
 
-# --- 2. warm container invoke vs bare node:http ---
-echo "suite: warm invoke" >&2
-$LOAD "$API/actions/noop?blocking=true&result=true" -m POST -b '{}' -a "$WHISK_AUTH" -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/warm.json" >/dev/null
-$LOAD "$PEER" -m POST -b '{}' -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/peer.json" >/dev/null
-{
-  echo
-  echo "## Warm invoke: noop nodejs, blocking, 4 connections, closed loop"
-  echo
-  echo "| server | req/s | p50 ms | p99 ms | p99.9 ms |"
-  echo "|---|---:|---:|---:|---:|"
-  row "whisk-node (process backend)" "$DIR/warm.json"
-  row "bare node:http, same function" "$DIR/peer.json"
-  echo
-  echo "Ratio whisk-node / node:http: **$(ratio "$(json_get "$DIR/warm.json" rps)" "$(json_get "$DIR/peer.json" rps)")** (goal >= 0.7)"
-} >>"$OUT"
-CAPACITY=$(json_get "$DIR/warm.json" rps)
-
-# --- 3. ten actions, random, blocking ---
-echo "suite: ten-action mix" >&2
-$LOAD --config benchmarks/load/examples/noop10.json -d "$SECS" -w "$WARM" --quiet --json "$DIR/mix.json" >/dev/null
-{
-  echo
-  echo "## Multi-action mix: 10 noop nodejs actions (128 MB), drawn at random, 8 connections"
-  echo
-  echo "| scenario | req/s | p50 ms | p99 ms | p99.9 ms |"
-  echo "|---|---:|---:|---:|---:|"
-  row "10-action mix" "$DIR/mix.json"
-} >>"$OUT"
-
-# --- 4. cold start and stem-cell start through the API ---
+# --- 2. cold start and stem-cell start through the API, on the fresh node ---
 echo "suite: cold and stem-cell starts" >&2
 cold=() stem=()
 for i in $(seq 1 5); do
@@ -132,6 +108,35 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[
   echo '```'
   build/benchmarks/whisk-bench-container 10
   echo '```'
+} >>"$OUT"
+
+# --- 3. warm container invoke vs bare node:http ---
+echo "suite: warm invoke" >&2
+$LOAD "$API/actions/noop?blocking=true&result=true" -m POST -b '{}' -a "$WHISK_AUTH" -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/warm.json" >/dev/null
+$LOAD "$PEER" -m POST -b '{}' -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/peer.json" >/dev/null
+{
+  echo
+  echo "## Warm invoke: noop nodejs, blocking, 4 connections, closed loop"
+  echo
+  echo "| server | req/s | p50 ms | p99 ms | p99.9 ms |"
+  echo "|---|---:|---:|---:|---:|"
+  row "whisk-node (process backend)" "$DIR/warm.json"
+  row "bare node:http, same function" "$DIR/peer.json"
+  echo
+  echo "Ratio whisk-node / node:http: **$(ratio "$(json_get "$DIR/warm.json" rps)" "$(json_get "$DIR/peer.json" rps)")** (goal >= 0.7)"
+} >>"$OUT"
+CAPACITY=$(json_get "$DIR/warm.json" rps)
+
+# --- 4. ten actions, random, blocking ---
+echo "suite: ten-action mix" >&2
+$LOAD --config benchmarks/load/examples/noop10.json -d "$SECS" -w "$WARM" --quiet --json "$DIR/mix.json" >/dev/null
+{
+  echo
+  echo "## Multi-action mix: 10 noop nodejs actions (128 MB), drawn at random, 8 connections"
+  echo
+  echo "| scenario | req/s | p50 ms | p99 ms | p99.9 ms |"
+  echo "|---|---:|---:|---:|---:|"
+  row "10-action mix" "$DIR/mix.json"
 } >>"$OUT"
 
 # --- 5. overload: 5x capacity, open loop ---

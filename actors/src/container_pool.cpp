@@ -121,6 +121,9 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
               rp.deliver(std::move(r));
             }
             process_queue(self);
+            // Replace a used stem cell only now: starting a runtime next to the first
+            // run's init would slow that very start.
+            refill_stem_cells(self);
           },
           [self, id, rp, retry_copy](caf::error& err) mutable {
             finished(self, id);
@@ -161,8 +164,6 @@ bool try_place(self_ptr self, run_msg& msg, caf::typed_response_promise<run_resu
       return false;
   }
   dispatch(self, p.id, std::move(msg), std::move(rp));
-  if (p.kind == policy::placement_kind::stem_cell)
-    refill_stem_cells(self);
   return true;
 }
 
