@@ -50,23 +50,30 @@ PEER="http://127.0.0.1:$(cat "$DIR/peer.port")/"
 
 # --- 1. the load generator itself: whisk-load vs wrk on the same trivial server ---
 echo "suite: whisk-load vs wrk" >&2
-# alternate the two tools twice and keep each one's best run: the machine is noisy
-WRK_RPS=0 WL_RPS=0
+# Alternate the two tools twice and keep each one's best run (the machine is noisy). Both
+# usually saturate the same one-process server, so req/s mostly measures the server; CPU
+# time per request (user + system) measures the generators themselves.
+WRK_RPS=0 WL_RPS=0 WRK_CPU=1e9 WL_CPU=1e9
+TIMEFORMAT='%U %S'
 for _ in 1 2; do
-  r=$(wrk -t1 -c16 -d"${SECS}s" "$PEER" | awk '/^Requests\/sec/ {print $2}')
+  { time wrk -t1 -c16 -d"${SECS}s" "$PEER" >"$DIR/wrk.out"; } 2>"$DIR/wrk.time"
+  r=$(awk '/^Requests\/sec/ {print $2}' "$DIR/wrk.out")
+  n=$(awk '/requests in/ {print $1}' "$DIR/wrk.out")
   WRK_RPS=$(python3 -c "print(max($WRK_RPS, $r))")
-  $LOAD "$PEER" -c 16 -t 1 -d "$SECS" --quiet --json "$DIR/wl.json" >/dev/null
+  WRK_CPU=$(python3 -c "u, s = open('$DIR/wrk.time').read().split(); print(min($WRK_CPU, (float(u) + float(s)) * 1e6 / $n))")
+  { time $LOAD "$PEER" -c 16 -t 1 -d "$SECS" --quiet --json "$DIR/wl.json" >/dev/null; } 2>"$DIR/wl.time"
   WL_RPS=$(python3 -c "print(max($WL_RPS, $(json_get "$DIR/wl.json" rps)))")
+  WL_CPU=$(python3 -c "u, s = open('$DIR/wl.time').read().split(); print(min($WL_CPU, (float(u) + float(s)) * 1e6 / $(json_get "$DIR/wl.json" requests)))")
 done
 {
   echo
   echo "## Load generator: whisk-load vs wrk (GET, 16 connections, 1 thread, bare node:http, best of 2 alternating runs)"
   echo
-  echo "| tool | req/s |"
-  echo "|---|---:|"
-  printf '| wrk | %.0f |\n| whisk-load | %.0f |\n' "$WRK_RPS" "$WL_RPS"
+  echo "| tool | req/s | CPU us per request |"
+  echo "|---|---:|---:|"
+  printf '| wrk | %.0f | %.1f |\n| whisk-load | %.0f | %.1f |\n' "$WRK_RPS" "$WRK_CPU" "$WL_RPS" "$WL_CPU"
   echo
-  echo "Ratio whisk-load / wrk: **$(ratio "$WL_RPS" "$WRK_RPS")**"
+  echo "Ratio whisk-load / wrk: **$(ratio "$WL_RPS" "$WRK_RPS")** in req/s; wrk needs **$(ratio "$WRK_CPU" "$WL_CPU")x** the CPU per request."
 } >>"$OUT"
 
 # --- whisk-node ---
@@ -82,6 +89,9 @@ put() { curl -sf -u "$WHISK_AUTH" -X PUT "$API/actions/$1?overwrite=true" -d "$2
 NOOP='function main(params) { return {}; }'
 put noop "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"}}"
 for i in $(seq 0 9); do put "noop$i" "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"},\"limits\":{\"memory\":128}}"; done
+put noop_py '{"exec":{"kind":"python:3","code":"def main(args):\n    return {}\n"},"limits":{"memory":128}}'
+NATIVE=$(printf '#!/bin/sh\n[ -n "$__OW_WAIT_FOR_ACK" ] && echo "{\\"ok\\":true}" >&3\nwhile read -r line; do echo "{}" >&3; done\n' | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')
+put noop_native "{\"exec\":{\"kind\":\"native\",\"code\":$NATIVE},\"limits\":{\"memory\":128}}"
 
 # --- 2. cold start and stem-cell start through the API, on the fresh node ---
 echo "suite: cold and stem-cell starts" >&2
@@ -138,6 +148,21 @@ $LOAD --config benchmarks/load/examples/noop10.json -d "$SECS" -w "$WARM" --quie
   echo "|---|---:|---:|---:|---:|"
   row "10-action mix" "$DIR/mix.json"
 } >>"$OUT"
+
+echo "suite: mixed kinds" >&2
+$LOAD --config benchmarks/load/examples/mixed_kinds.json -d "$SECS" -w "$WARM" --quiet --json "$DIR/kinds.json" >/dev/null
+python3 - "$DIR/kinds.json" >>"$OUT" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print()
+print("## Mixed kinds: nodejs 6 : python 3 : native 1, 6 connections")
+print()
+print("| target | req/s | p50 ms | p99 ms | statuses |")
+print("|---|---:|---:|---:|---|")
+for t in d["targets"] + [dict(name="all", rps=d["rps"], latency=d["latency"], status=d["status"])]:
+    print("| %s | %.0f | %.3f | %.3f | %s |" % (t["name"], t["rps"], t["latency"]["p50_ms"], t["latency"]["p99_ms"],
+          " ".join("%s=%s" % kv for kv in t["status"].items())))
+PY
 
 # --- 5. overload: 5x capacity, open loop ---
 echo "suite: overload" >&2

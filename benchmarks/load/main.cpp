@@ -130,19 +130,22 @@ int main(int argc, char** argv) {
   std::thread runner([&] { result = run_plan(p, live); });
   bool tty = !quiet && ::isatty(2);
   auto started = std::chrono::steady_clock::now();
+  auto last_time = started;
   std::uint64_t last = 0;
   while (tty) {
-    for (int i = 0; i < 10 && live.completed.load() == last; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    // the runner sets nothing we can poll cheaply: stop when the plan's time is over
-    auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    auto now = std::chrono::steady_clock::now();
+    auto elapsed = std::chrono::duration<double>(now - started).count();
+    auto interval = std::chrono::duration<double>(now - last_time).count();
     auto done = live.completed.load();
     std::fprintf(stderr, "\r  %6.1f s  %12llu responses  %10.0f req/s  %llu errors   ", elapsed,
-                 static_cast<unsigned long long>(done), static_cast<double>(done - last) / 1.0,
+                 static_cast<unsigned long long>(done), static_cast<double>(done - last) / interval,
                  static_cast<unsigned long long>(live.errors.load()));
     last = done;
+    last_time = now;
+    // the plan's end, or the engine's own early end (count reached, server unreachable)
     if ((p.duration_s > 0 && elapsed >= p.duration_s) || (p.requests > 0 && done >= p.requests) ||
-        (live.completed.load() == 0 && live.errors.load() > 0 && elapsed > 3))
+        (done == 0 && live.errors.load() > 0 && elapsed > 3))
       break;
   }
   runner.join();
