@@ -93,7 +93,7 @@ std::string json_report(const plan& p, const run_result& r) {
 }
 
 std::string svg_plot(const plan& p, const run_result& r) {
-  constexpr double width = 800, height = 480, left = 70, right = 20, top = 30, bottom = 50;
+  constexpr double width = 800, height = 480, left = 70, right = 45, top = 30, bottom = 50;
   constexpr double max_x = 5; // up to the 99.999th percentile: x = log10(1 / (1 - q))
   double max_ms = std::max(0.001, ms(r.all_ns.percentile(0.99999)));
   auto px = [&](double x) { return left + x / max_x * (width - left - right); };

@@ -209,6 +209,11 @@ void server::stop() {
     if (t.joinable())
       t.join();
   m.threads.clear();
+  // The loop stopped before the aborted accept and the closed sessions ran their handlers;
+  // run them now, or they keep the server state alive through the io_context (a cycle).
+  m.io.restart();
+  while (m.io.poll() > 0) {
+  }
 }
 
 } // namespace whisk::http
