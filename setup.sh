@@ -23,6 +23,27 @@ install_packages() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
   fi
+  fetch_libnode
+}
+
+# V8 for the isolate work comes from Debian's libnode. It is unpacked into a project-local
+# prefix rather than installed: installing libnode next to a nodejs from another source
+# conflicts (apt would offer to remove that nodejs).
+fetch_libnode() {
+  local prefix="$ROOT/third_party/libnode"
+  [[ -f "$prefix/usr/include/node/v8.h" && -f "$prefix/usr/lib/x86_64-linux-gnu/libnode.so.108" ]] && return 0
+  local tmp
+  tmp=$(mktemp -d)
+  echo "setup: fetching libnode (V8) into third_party/libnode"
+  if ! (cd "$tmp" && apt-get download libnode108 libnode-dev >/dev/null 2>&1); then
+    local sudo=
+    [[ $(id -u) == 0 ]] || sudo=sudo
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    (cd "$tmp" && apt-get download libnode108 libnode-dev >/dev/null 2>&1)
+  fi
+  mkdir -p "$prefix"
+  for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$prefix"; done
+  rm -rf "$tmp"
 }
 
 build() { # dir [cmake args...]
