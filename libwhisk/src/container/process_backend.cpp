@@ -7,18 +7,14 @@
 #include <deque>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <grp.h>
 #include <map>
 #include <optional>
-#include <sched.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
+#include "spawn.hpp"
 #include "whisk/container/runtimes.hpp"
 #include "whisk/json.hpp"
 #include "whisk/log.hpp"
@@ -30,89 +26,6 @@ namespace whisk::container {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-// ---- spawning -------------------------------------------------------------------------
-
-struct kernel_mount_attr {
-  std::uint64_t attr_set, attr_clr, propagation, userns_fd;
-};
-constexpr unsigned mount_attr_rdonly = 0x1;
-constexpr unsigned at_recursive = 0x8000;
-
-// Everything the child needs, prepared before clone: after clone only system calls run.
-struct spawn_args {
-  int go_r, stdin_r, fd3_w, out_w, err_w;
-  const char* path;
-  char* const* argv;
-  char* const* envp;
-  const char* tmp_options;
-  int uid, gid;
-};
-
-void place_fd(int from, int to) {
-  if (from == to)
-    ::fcntl(to, F_SETFD, 0); // keep it across exec
-  else
-    ::dup2(from, to);
-}
-
-int child_main(void* raw) {
-  auto* a = static_cast<spawn_args*>(raw);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL); // dies with whisk-node, even after SIGKILL (set again below)
-  char go = 0;
-  if (::read(a->go_r, &go, 1) != 1 || go != 'g') // the parent placed us in our cgroup
-    ::_exit(121);
-  place_fd(a->stdin_r, 0);
-  place_fd(a->out_w, 1);
-  place_fd(a->err_w, 2);
-  place_fd(a->fd3_w, 3);
-  ::syscall(SYS_close_range, 4U, ~0U, 0U);
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-    ::_exit(122);
-  kernel_mount_attr attr{mount_attr_rdonly, 0, 0, 0};
-  if (::syscall(SYS_mount_setattr, AT_FDCWD, "/", at_recursive, &attr, sizeof attr) != 0)
-    ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr);
-  if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, a->tmp_options) != 0)
-    ::_exit(123);
-  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
-    ::_exit(124);
-  ::sethostname("whisk", 5);
-  if (::chdir("/tmp") != 0)
-    ::_exit(125);
-  if (::setgroups(0, nullptr) != 0 || ::setresgid(a->gid, a->gid, a->gid) != 0 ||
-      ::setresuid(a->uid, a->uid, a->uid) != 0)
-    ::_exit(126);
-  // A change of credentials clears the parent-death signal: set it again as the new user.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  ::execve(a->path, a->argv, a->envp);
-  ::_exit(127);
-}
-
-struct pipe_pair {
-  int r = -1, w = -1;
-  bool open() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-      return false;
-    r = fds[0];
-    w = fds[1];
-    return true;
-  }
-  void close_both() {
-    if (r >= 0) ::close(r);
-    if (w >= 0) ::close(w);
-    r = w = -1;
-  }
-};
-
-std::vector<char*> c_strings(std::vector<std::string>& xs) {
-  std::vector<char*> out;
-  for (auto& x : xs)
-    out.push_back(x.data());
-  out.push_back(nullptr);
-  return out;
-}
 
 // ---- one container --------------------------------------------------------------------
 
@@ -208,54 +121,20 @@ struct process_backend::impl {
     if (!leaf)
       return make_error(errc::internal, "cannot create the container's cgroup");
     p->leaf = *leaf;
-    pipe_pair in, fd3, out, err, go;
-    if (!in.open() || !fd3.open() || !out.open() || !err.open() || !go.open()) {
-      for (auto* pp : {&in, &fd3, &out, &err, &go})
-        pp->close_both();
+    auto child = spawn_runtime(spawn_request{*cmd, p->leaf, cfg.network, cfg.uid, cfg.gid, cfg.tmp_size_mb});
+    if (!child) {
       p->leaf.remove();
-      return make_error(errc::internal, fmt::format("cannot create pipes: {}", std::strerror(errno)));
+      return child.err();
     }
-    std::vector<std::string> argv = cmd->argv;
-    std::vector<std::string> env{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
-                                 "__OW_ALLOW_CONCURRENT=false"};
-    auto argv_c = c_strings(argv);
-    auto env_c = c_strings(env);
-    std::string tmp_options = fmt::format("size={}m,mode=1777", cfg.tmp_size_mb);
-    spawn_args args{go.r, in.r, fd3.w, out.w, err.w, cmd->path.c_str(), argv_c.data(), env_c.data(),
-                    tmp_options.c_str(), cfg.uid, cfg.gid};
-    int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
-    if (!cfg.network)
-      flags |= CLONE_NEWNET;
-    constexpr std::size_t stack_size = 256 * 1024;
-    auto stack = std::make_unique<char[]>(stack_size);
-    pid_t pid = ::clone(child_main, stack.get() + stack_size, flags, &args);
-    int clone_errno = errno;
-    ::close(go.r);
-    ::close(in.r);
-    ::close(fd3.w);
-    if (pid < 0) {
-      for (auto* pp : {&in, &fd3, &out, &err})
-        pp->close_both();
-      ::close(go.w);
-      p->leaf.remove();
-      return make_error(errc::internal, fmt::format("clone failed: {}", std::strerror(clone_errno)));
-    }
-    p->pid = pid;
-    bool placed = p->leaf.add_process(pid);
-    if (!placed)
-      log_warn("process backend: could not place pid {} in every cgroup of {}", pid, p->leaf.dirs().empty() ? "-" : p->leaf.dirs()[0]);
-    ssize_t sent = ::write(go.w, "g", 1);
-    ::close(go.w);
-    (void)sent;
-    int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    p->stdin_w.assign(in.w);
-    p->fd3_r.assign(fd3.r);
-    p->out_r.assign(out.r);
-    p->err_r.assign(err.r);
-    p->out_w.assign(out.w); // kept by the host to write the sentinel after each answer
-    p->err_w.assign(err.w);
-    if (pfd >= 0)
-      p->pidfd.assign(pfd);
+    p->pid = child->pid;
+    p->stdin_w.assign(child->stdin_w);
+    p->fd3_r.assign(child->fd3_r);
+    p->out_r.assign(child->out_r);
+    p->err_r.assign(child->err_r);
+    p->out_w.assign(child->out_w); // kept by the host to write the sentinel after each answer
+    p->err_w.assign(child->err_w);
+    if (child->pidfd >= 0)
+      p->pidfd.assign(child->pidfd);
     {
       std::lock_guard guard{leaf_mx};
       leaf_dirs[p->id] = p->leaf.freeze_dir();

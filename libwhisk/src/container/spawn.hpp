@@ -1,0 +1,30 @@
+#pragma once
+// Internal to the process backend: start one runtime process, isolated and in its cgroup.
+#include <sys/types.h>
+
+#include "whisk/container/cgroup.hpp"
+#include "whisk/container/runtimes.hpp"
+#include "whisk/expected.hpp"
+
+namespace whisk::container {
+
+struct spawn_request {
+  const runtime_command& cmd;
+  const cgroup_leaf& leaf;
+  bool network = true;  // false: a fresh network namespace
+  int uid = 65534;
+  int gid = 65534;
+  std::int64_t tmp_size_mb = 64;
+};
+
+// The child's pid and the host's ends of its pipes (all close-on-exec in the host).
+struct spawned_process {
+  pid_t pid = -1;
+  int pidfd = -1;
+  int stdin_w = -1, fd3_r = -1, out_r = -1, err_r = -1;
+  int out_w = -1, err_w = -1; // the host writes the log sentinel through these
+};
+
+expected<spawned_process> spawn_runtime(const spawn_request& req);
+
+} // namespace whisk::container
