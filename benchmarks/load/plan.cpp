@@ -160,27 +160,28 @@ expected<plan> parse_plan(const std::string& raw) {
     x.weight = *w;
     p.targets.push_back(std::move(x));
   }
-  auto c = number_field(*doc, "connections", 16, 1, 100000, "");
-  if (!c) return c.err();
-  auto th = number_field(*doc, "threads", 1, 1, 256, "");
-  if (!th) return th.err();
-  auto d = number_field(*doc, "duration", 10, 0, 86400, "");
-  if (!d) return d.err();
-  auto n = number_field(*doc, "requests", 0, 0, 1e15, "");
-  if (!n) return n.err();
-  auto r = number_field(*doc, "rate", 0, 0, 1e9, "");
-  if (!r) return r.err();
-  auto wu = number_field(*doc, "warmup", 0, 0, 86400, "");
-  if (!wu) return wu.err();
-  auto to = number_field(*doc, "timeout", 10, 0.001, 3600, "");
-  if (!to) return to.err();
-  p.connections = static_cast<int>(*c);
-  p.threads = static_cast<int>(*th);
-  p.duration_s = *d;
-  p.requests = static_cast<std::uint64_t>(*n);
-  p.rate = *r;
-  p.warmup_s = *wu;
-  p.timeout_s = *to;
+  double connections, threads, duration, requests, rate, warmup, timeout;
+  struct numeric {
+    const char* key;
+    double* out;
+    double fallback, lo, hi;
+  };
+  for (auto& n : {numeric{"connections", &connections, 16, 1, 100000}, numeric{"threads", &threads, 1, 1, 256},
+                  numeric{"duration", &duration, 10, 0, 86400}, numeric{"requests", &requests, 0, 0, 1e15},
+                  numeric{"rate", &rate, 0, 0, 1e9}, numeric{"warmup", &warmup, 0, 0, 86400},
+                  numeric{"timeout", &timeout, 10, 0.001, 3600}}) {
+    auto v = number_field(*doc, n.key, n.fallback, n.lo, n.hi, "");
+    if (!v)
+      return v.err();
+    *n.out = *v;
+  }
+  p.connections = static_cast<int>(connections);
+  p.threads = static_cast<int>(threads);
+  p.duration_s = duration;
+  p.requests = static_cast<std::uint64_t>(requests);
+  p.rate = rate;
+  p.warmup_s = warmup;
+  p.timeout_s = timeout;
   p.json_report = json::get_string(*doc, "report");
   p.plot = json::get_string(*doc, "plot");
   if (auto ok = finish_plan(p); !ok)
