@@ -13,6 +13,10 @@
 #include "whisk/actors/container_pool.hpp"
 #include "whisk/actors/controller.hpp"
 #include "whisk/container/process_backend.hpp"
+#include "whisk/container/routing_backend.hpp"
+#ifdef WHISK_HAS_V8
+#include "whisk/isolate/isolate_backend.hpp"
+#endif
 #include "whisk/container/sim_backend.hpp"
 #include "whisk/log.hpp"
 #include "whisk/store/store.hpp"
@@ -160,6 +164,12 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     pc.tree_name = "whisk-" + std::to_string(std::hash<std::string>{}(data_dir.string()) % 1000000007);
     pc.network = cfg.network == "host";
     backend = std::make_shared<container::process_backend>(pc);
+#ifdef WHISK_HAS_V8
+    // js:isolate actions run in V8 isolates inside this process; the rest in runtime processes
+    backend = std::make_shared<container::routing_backend>(
+        std::map<std::string, std::shared_ptr<container::backend>>{{"js:isolate", std::make_shared<isolate::isolate_backend>()}},
+        backend);
+#endif
   }
 
   pool_config pool_cfg;

@@ -146,6 +146,10 @@ TEST_CASE("proxy: cold start, warm run, pause after the grace, resume, idle remo
   CHECK(f.sim->counters().resumes == 1);
   CHECK(f.stats().resumes == 1);
 
+  f.advance(60ms); // paused again after the grace, although its idle-timeout check is pending
+  CHECK(f.sim->counters().suspends == 2);
+  CHECK(f.sim->counters().paused == 1);
+
   f.advance(1100ms); // past the idle timeout
   CHECK(f.sim->counters().alive == 0);
   CHECK(f.sim->counters().destroyed == 1);

@@ -97,3 +97,34 @@ TEST_CASE("outcome: answers are classified as OpenWhisk does") {
   CHECK(json::get_string(init.result, "error") == "Initialization has failed due to: SyntaxError");
   CHECK(policy::classify_init(outcome{outcome_kind::ok, R"({"ok":true})", {}, 0}, 1).status == activation_status::success);
 }
+
+#include "whisk/container/routing_backend.hpp"
+#include "whisk/container/sim_backend.hpp"
+
+TEST_CASE("routing backend: the kind picks the backend and later operations follow the container") {
+  using namespace whisk::container;
+  auto now = [](std::chrono::milliseconds, std::function<void()> fn) { fn(); }; // completes at once
+  auto processes = std::make_shared<sim_backend>(sim_model{}, now);
+  auto isolates = std::make_shared<sim_backend>(sim_model{}, now);
+  routing_backend r{{{"js:isolate", isolates}}, processes};
+  container_id a = 0, b = 0;
+  r.create(spec{"nodejs:20", 256}, [&](expected<container_id> id) { a = *id; });
+  r.create(spec{"js:isolate", 128}, [&](expected<container_id> id) { b = *id; });
+  REQUIRE(a != 0);
+  REQUIRE(b != 0);
+  CHECK(a != b); // the router's ids are its own, although both backends start at 1
+  CHECK(processes->counters().created == 1);
+  CHECK(isolates->counters().created == 1);
+  outcome out;
+  r.init(b, init_request{"echo", "main", false, "{}", 1000, 1024}, [&](outcome o) { out = o; });
+  r.run(b, run_request{R"({"value":{"k":1}})", 1000, 1024}, [&](outcome o) { out = o; });
+  CHECK(out.output == R"({"k":1})");
+  CHECK(isolates->counters().runs == 1);
+  CHECK(processes->counters().runs == 0);
+  bool destroyed = false;
+  r.destroy(b, [&] { destroyed = true; });
+  CHECK(destroyed);
+  CHECK(isolates->counters().alive == 0);
+  r.run(b, run_request{"{}", 1000, 1024}, [&](outcome o) { out = o; });
+  CHECK(out.kind == outcome_kind::failed);
+}

@@ -11,6 +11,7 @@ FAIL=0
 cleanup() {
   [[ -n "$PID" ]] && kill -KILL "$PID" 2>/dev/null
   wait 2>/dev/null
+  [[ -n "${WHISK_TEST_KEEP:-}" ]] && cp "$DIR/node.log" /tmp/whisk-test-node.log
   rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -21,7 +22,7 @@ bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [[ -n "${2:-}" ]] && echo "       
 start_node() {
   rm -f "$DIR/data/wskprops"
   "$NODE_BIN" --port=0 --data-dir="$DIR/data" --pause-grace=100 --idle-timeout=4000 --max-body=1 \
-    --stem-cells=nodejs:20:256:1 "$@" >>"$DIR/node.log" 2>&1 &
+    --stem-cells=nodejs:20:256:1 ${WHISK_TEST_NODE_ARGS:-} "$@" >>"$DIR/node.log" 2>&1 &
   PID=$!
   for _ in $(seq 100); do
     [[ -s "$DIR/data/wskprops" ]] && break
@@ -132,6 +133,22 @@ req POST "$API/actions/hog?blocking=true" '{}'; expect 502 'The action exhausted
 put_action quitter '{"exec":{"kind":"nodejs:20","code":"function main() { process.exit(1); }"}}'
 req POST "$API/actions/quitter?blocking=true" '{}'; expect 502 'action developer error' "exit mid-run is a developer error"
 req POST "$API/actions/hello?blocking=true&result=true" '{"name":"again"}'; expect 200 'hello again' "a good action still works after the failures"
+# --- containerless: js:isolate ---
+put_action iso '{"exec":{"kind":"js:isolate","code":"function main({n}) { console.log(\"doubling\", n); return {n: 2 * n}; }"}}'
+req POST "$API/actions/iso?blocking=true" '{"n":21}'; expect 200 '"result":{"n":42}' "js:isolate blocking invoke returns the result"
+[[ $BODY == *'stdout: doubling 21'* ]] && ok "js:isolate console lines are in the record" || bad "js:isolate logs" "${BODY:0:300}"
+req POST "$API/actions/iso" '{"n":2}'
+if [[ $STATUS == 202 && $BODY =~ \"activationId\":\"([0-9a-f]{32})\" ]] && wait_activation "${BASH_REMATCH[1]}" && [[ $BODY == *'"result":{"n":4}'* ]]; then
+  ok "js:isolate non-blocking invoke: record appears"
+else
+  bad "js:isolate non-blocking invoke" "${BODY:0:300}"
+fi
+put_action isospin '{"exec":{"kind":"js:isolate","code":"function main() { for (;;) {} }"},"limits":{"timeout":300}}'
+req POST "$API/actions/isospin?blocking=true" '{}'; expect 502 'The action exceeded its time limits of 300 milliseconds.' "js:isolate endless loop stops at its timeout"
+put_action isohog '{"exec":{"kind":"js:isolate","code":"function main() { const a = []; for (;;) a.push(new Array(100000).fill(1.5)); }"},"limits":{"memory":128}}'
+req POST "$API/actions/isohog?blocking=true" '{}'; expect 502 'The action exhausted its memory and was aborted.' "js:isolate heap exhaustion is a developer error"
+req POST "$API/actions/iso?blocking=true&result=true" '{"n":5}'; expect 200 '{"n":10}' "js:isolate works after the failures (node alive)"
+
 BIG=$(head -c 1100000 /dev/zero | tr '\0' 'a')
 STATUS=$(printf '{"x":"%s"}' "$BIG" | curl -s -m 10 -o /dev/null -w '%{http_code}' -u "$AUTH" -X POST --data-binary @- "$API/actions/hello?blocking=true"); [[ $STATUS == 413 ]] && ok "413 for a body over --max-body" || bad "413 for a body over --max-body" "$STATUS"
 
@@ -139,7 +156,7 @@ STATUS=$(printf '{"x":"%s"}' "$BIG" | curl -s -m 10 -o /dev/null -w '%{http_code
 req POST "$API/actions/hello?blocking=true&result=true" '{"name":"p"}'
 sleep 0.5
 FROZEN=$(frozen_leaves)
-[[ $FROZEN -ge 1 ]] && ok "idle containers are frozen after the pause grace ($FROZEN frozen)" || bad "paused container is frozen" "root $(freezer_root)"
+[[ $FROZEN -ge 1 ]] && ok "idle containers are frozen after the pause grace ($FROZEN frozen)" || bad "paused container is frozen" "root $(freezer_root): $(grep -H frozen "$(freezer_root)"/c[0-9]*/cgroup.events 2>/dev/null | tr '\n' ' ') $(tail -5 "$DIR/node.log")"
 req POST "$API/actions/hello?blocking=true&result=true" '{"name":"resumed"}'; expect 200 'hello resumed' "the next invoke resumes the paused container"
 BEFORE=$(leaf_count)
 sleep 5

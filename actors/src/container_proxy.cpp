@@ -51,7 +51,7 @@ struct proxy_state {
   // Idle timing without a timer per run: one pending check at a time, compared against
   // the time the container last became idle.
   caf::actor_clock::time_point idle_since{};
-  bool idle_check_pending = false;
+  caf::actor_clock::time_point next_check = caf::actor_clock::time_point::max(); // earliest pending check
 };
 
 using self_ptr = proxy_actor::stateful_pointer<proxy_state>;
@@ -111,11 +111,14 @@ run_result retry_result(const run_msg& msg) {
   return r;
 }
 
+// A check already pending at or before the wanted time does the job; a later one (say, the
+// idle timeout of a paused container that was resumed since) does not.
 void schedule_idle_check(self_ptr self, caf::timespan after) {
   auto& st = self->state;
-  if (st.idle_check_pending)
+  auto when = self->clock().now() + after;
+  if (st.next_check <= when)
     return;
-  st.idle_check_pending = true;
+  st.next_check = when;
   self->delayed_send(self, after, timer_atom::value, std::int32_t{idle_check}, std::uint64_t{0});
 }
 
@@ -129,7 +132,8 @@ void became_idle(self_ptr self) {
 // moment the container last became idle; reschedules itself for what is left.
 void on_idle_check(self_ptr self) {
   auto& st = self->state;
-  st.idle_check_pending = false;
+  if (self->clock().now() >= st.next_check)
+    st.next_check = caf::actor_clock::time_point::max(); // the earliest pending check is this one
   if (!st.running.empty() || !st.buffered.empty())
     return; // busy: the next became_idle schedules again
   auto idle_for = self->clock().now() - st.idle_since;

@@ -9,7 +9,7 @@ namespace whisk {
 namespace {
 
 const std::vector<std::string>& kinds() {
-  static const std::vector<std::string> k{"nodejs:20", "nodejs:default", "python:3", "native"};
+  static const std::vector<std::string> k{"nodejs:20", "nodejs:default", "python:3", "native", "js:isolate"};
   return k;
 }
 
