@@ -1,7 +1,8 @@
 // The peer: the same noop function in a bare node:http server on 127.0.0.1.
 'use strict';
 const http = require('http');
-function main(params) { return {}; }
+// noop for {}, and the isolate benchmark's function for {n}
+function main(params) { return params.n === undefined ? {} : {n: 2 * params.n}; }
 const port = Number(process.argv[2] || 0);
 const server = http.createServer((req, res) => {
   let body = '';

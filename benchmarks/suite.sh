@@ -137,6 +137,26 @@ $LOAD "$PEER" -m POST -b '{}' -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/pe
 } >>"$OUT"
 CAPACITY=$(json_get "$DIR/warm.json" rps)
 
+# --- 3b. containerless: js:isolate vs the same function in node:http ---
+echo "suite: js:isolate" >&2
+put double '{"exec":{"kind":"js:isolate","code":"function main({n}) { return {n: 2 * n}; }"}}'
+put double_node '{"exec":{"kind":"nodejs:20","code":"function main({n}) { return {n: 2 * n}; }"}}'
+$LOAD "$API/actions/double?blocking=true&result=true" -m POST -b '{"n":21}' -a "$WHISK_AUTH" -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/iso.json" >/dev/null
+$LOAD "$API/actions/double_node?blocking=true&result=true" -m POST -b '{"n":21}' -a "$WHISK_AUTH" -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/isonode.json" >/dev/null
+$LOAD "$PEER" -m POST -b '{"n":21}' -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/isopeer.json" >/dev/null
+{
+  echo
+  echo "## Containerless: main({n}) => ({n: 2*n}), blocking, 4 connections"
+  echo
+  echo "| server | req/s | p50 ms | p99 ms | p99.9 ms |"
+  echo "|---|---:|---:|---:|---:|"
+  row "whisk-node js:isolate (one worker thread)" "$DIR/iso.json"
+  row "whisk-node nodejs container" "$DIR/isonode.json"
+  row "bare node:http, same function" "$DIR/isopeer.json"
+  echo
+  echo "workerd and the isolate modes (reuse/fresh) are not measured yet."
+} >>"$OUT"
+
 # --- 4. ten actions, random, blocking ---
 echo "suite: ten-action mix" >&2
 $LOAD --config benchmarks/load/examples/noop10.json -d "$SECS" -w "$WARM" --quiet --json "$DIR/mix.json" >/dev/null
@@ -192,7 +212,7 @@ PY
 # --- 6. pause / resume is in the process backend figures above; isolates come with the isolate backend ---
 {
   echo
-  echo "Pause/resume: see the process backend figures (freeze/thaw). Isolate modes vs workerd: not yet (the isolate backend has not landed)."
+  echo "Pause/resume: see the process backend figures (freeze/thaw)."
 } >>"$OUT"
 
 mkdir -p benchmarks/results
