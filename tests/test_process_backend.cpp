@@ -1,5 +1,6 @@
 // Integration tests of the process backend: real runtimes, namespaces, cgroups, freezer.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <ifaddrs.h>
 #include <set>
@@ -217,6 +218,20 @@ TEST_CASE("timeouts, crashes and memory exhaustion end the run, the backend stay
   REQUIRE(init(b, id, "function main() { return {ok: 1}; }").kind == outcome_kind::ok);
   CHECK(run(b, id, json::object{}).output == R"({"ok":1})");
   destroy(b, id);
+}
+
+TEST_CASE("a backend starting on the same tree removes what an earlier run left behind") {
+  auto cfg = test_config();
+  auto first = std::make_unique<process_backend>(cfg);
+  auto id = create(*first, "nodejs:20");
+  REQUIRE(init(*first, id, "function main() { return {}; }").kind == outcome_kind::ok);
+  auto dir = first->freeze_dir(id);
+  REQUIRE(std::filesystem::exists(dir));
+  // as after a crash: a new backend finds the leaf, kills what runs in it and removes it
+  process_backend second{cfg};
+  CHECK(second.leftovers_removed() == 1);
+  CHECK(!std::filesystem::exists(dir));
+  CHECK(run(*first, id, json::object{}).kind != outcome_kind::ok); // that runtime is gone
 }
 
 TEST_CASE("suspend freezes the cgroup and resume thaws it") {

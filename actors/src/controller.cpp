@@ -220,10 +220,4 @@ controller_actor spawn_controller(caf::actor_system& sys, store& s, pool_actor p
   return c;
 }
 
-http::handler http_bridge(controller_actor controller) {
-  return [controller](http::request req, http::responder respond) {
-    caf::anon_send(controller, http_atom::value, http_exchange{std::move(req), std::move(respond)});
-  };
-}
-
 } // namespace whisk

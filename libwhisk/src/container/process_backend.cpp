@@ -87,7 +87,15 @@ struct process_backend::impl {
     if (leftovers > 0)
       log_warn("process backend: removed {} container(s) left behind by an earlier run", leftovers);
     log_info("process backend: cgroups {}", tree.describe());
-    thread = std::thread([this] { io.run(); });
+    thread = std::thread([this] {
+      // Every pipe write happens on this thread: a runtime that died must give EPIPE here,
+      // not a SIGPIPE that kills the host process.
+      sigset_t pipe_signal;
+      sigemptyset(&pipe_signal);
+      sigaddset(&pipe_signal, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+      io.run();
+    });
   }
 
   ~impl() {

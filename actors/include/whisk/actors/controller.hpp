@@ -33,7 +33,4 @@ struct controller_config {
 
 controller_actor spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg);
 
-// The HTTP handler that forwards every request to the controller.
-http::handler http_bridge(controller_actor controller);
-
 } // namespace whisk
