@@ -33,6 +33,13 @@ row() { # label json-file
     "$(json_get "$2" latency.p99_ms)" "$(json_get "$2" latency.p999_ms)"
 }
 ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
+# measure URL BODY JSON_OUT [AUTH]: a POST scenario, closed loop, 4 connections, warm-up excluded
+measure() {
+  $LOAD "$1" -m POST -b "$2" ${4:+-a "$4"} -c 4 -d "$SECS" -w "$WARM" --quiet --json "$3" >/dev/null
+}
+table_head() { # title
+  printf '\n## %s\n\n| server | req/s | p50 ms | p99 ms | p99.9 ms |\n|---|---:|---:|---:|---:|\n' "$1"
+}
 
 OUT="$DIR/table.md"
 {
@@ -122,14 +129,10 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[
 
 # --- 3. warm container invoke vs bare node:http ---
 echo "suite: warm invoke" >&2
-$LOAD "$API/actions/noop?blocking=true&result=true" -m POST -b '{}' -a "$WHISK_AUTH" -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/warm.json" >/dev/null
-$LOAD "$PEER" -m POST -b '{}' -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/peer.json" >/dev/null
+measure "$API/actions/noop?blocking=true&result=true" '{}' "$DIR/warm.json" "$WHISK_AUTH"
+measure "$PEER" '{}' "$DIR/peer.json"
 {
-  echo
-  echo "## Warm invoke: noop nodejs, blocking, 4 connections, closed loop"
-  echo
-  echo "| server | req/s | p50 ms | p99 ms | p99.9 ms |"
-  echo "|---|---:|---:|---:|---:|"
+  table_head "Warm invoke: noop nodejs, blocking, 4 connections, closed loop"
   row "whisk-node (process backend)" "$DIR/warm.json"
   row "bare node:http, same function" "$DIR/peer.json"
   echo
@@ -141,15 +144,11 @@ CAPACITY=$(json_get "$DIR/warm.json" rps)
 echo "suite: js:isolate" >&2
 put double '{"exec":{"kind":"js:isolate","code":"function main({n}) { return {n: 2 * n}; }"}}'
 put double_node '{"exec":{"kind":"nodejs:20","code":"function main({n}) { return {n: 2 * n}; }"}}'
-$LOAD "$API/actions/double?blocking=true&result=true" -m POST -b '{"n":21}' -a "$WHISK_AUTH" -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/iso.json" >/dev/null
-$LOAD "$API/actions/double_node?blocking=true&result=true" -m POST -b '{"n":21}' -a "$WHISK_AUTH" -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/isonode.json" >/dev/null
-$LOAD "$PEER" -m POST -b '{"n":21}' -c 4 -d "$SECS" -w "$WARM" --quiet --json "$DIR/isopeer.json" >/dev/null
+measure "$API/actions/double?blocking=true&result=true" '{"n":21}' "$DIR/iso.json" "$WHISK_AUTH"
+measure "$API/actions/double_node?blocking=true&result=true" '{"n":21}' "$DIR/isonode.json" "$WHISK_AUTH"
+measure "$PEER" '{"n":21}' "$DIR/isopeer.json"
 {
-  echo
-  echo "## Containerless: main({n}) => ({n: 2*n}), blocking, 4 connections"
-  echo
-  echo "| server | req/s | p50 ms | p99 ms | p99.9 ms |"
-  echo "|---|---:|---:|---:|---:|"
+  table_head "Containerless: main({n}) => ({n: 2*n}), blocking, 4 connections"
   row "whisk-node js:isolate (one worker thread)" "$DIR/iso.json"
   row "whisk-node nodejs container" "$DIR/isonode.json"
   row "bare node:http, same function" "$DIR/isopeer.json"
@@ -161,11 +160,7 @@ $LOAD "$PEER" -m POST -b '{"n":21}' -c 4 -d "$SECS" -w "$WARM" --quiet --json "$
 echo "suite: ten-action mix" >&2
 $LOAD --config benchmarks/load/examples/noop10.json -d "$SECS" -w "$WARM" --quiet --json "$DIR/mix.json" >/dev/null
 {
-  echo
-  echo "## Multi-action mix: 10 noop nodejs actions (128 MB), drawn at random, 8 connections"
-  echo
-  echo "| scenario | req/s | p50 ms | p99 ms | p99.9 ms |"
-  echo "|---|---:|---:|---:|---:|"
+  table_head "Multi-action mix: 10 noop nodejs actions (128 MB), drawn at random, 8 connections"
   row "10-action mix" "$DIR/mix.json"
 } >>"$OUT"
 

@@ -16,18 +16,6 @@ const char* to_string(slot_state s) {
   return "?";
 }
 
-const char* to_string(placement_kind k) {
-  switch (k) {
-    case placement_kind::warm: return "warm";
-    case placement_kind::resume: return "resume";
-    case placement_kind::stem_cell: return "stem_cell";
-    case placement_kind::create: return "create";
-    case placement_kind::evict_and_create: return "evict_and_create";
-    case placement_kind::wait: return "wait";
-  }
-  return "?";
-}
-
 std::int64_t memory_in_use(const std::vector<container_info>& pool) {
   std::int64_t sum = 0;
   for (auto& c : pool)

@@ -31,7 +31,6 @@ struct run_need {
 };
 
 enum class placement_kind { warm, resume, stem_cell, create, evict_and_create, wait };
-const char* to_string(placement_kind k);
 
 struct placement {
   placement_kind kind = placement_kind::wait;
