@@ -42,6 +42,10 @@ struct node_config : caf::actor_system_config {
   std::int64_t drain_timeout = 10000;
   std::int64_t blocking_wait = 60000;
   std::string log_level = "info";
+  std::int64_t isolate_workers = 0;
+  std::int64_t isolate_cache = 64;
+  std::int64_t isolate_cache_mb = 512;
+  bool isolate_unsafe = false;
 
   template <class T>
   static std::string with_default(const char* text, const T& value) {
@@ -67,7 +71,11 @@ struct node_config : caf::actor_system_config {
         .add(max_body, "max-body", with_default("largest request body (MB); larger ones get 413", max_body))
         .add(drain_timeout, "drain-timeout", with_default("ms to let in-flight activations finish at shutdown", drain_timeout))
         .add(blocking_wait, "blocking-wait", with_default("ms a blocking invoke waits before answering 202", blocking_wait))
-        .add(log_level, "log-level", with_default("debug, info, warn or error", log_level));
+        .add(log_level, "log-level", with_default("debug, info, warn or error", log_level))
+        .add(isolate_workers, "isolate-workers", with_default("threads running js:isolate actions (0: one per core)", isolate_workers))
+        .add(isolate_cache, "isolate-cache", with_default("compiled isolates kept for reuse, all workers together", isolate_cache))
+        .add(isolate_cache_mb, "isolate-cache-mb", with_default("heap (MB) of the kept isolates, all workers together", isolate_cache_mb))
+        .add(isolate_unsafe, "isolate-unsafe", with_default("allow isolate-mode \"unsafe\" (one shared context per worker; for measurements)", isolate_unsafe));
     whisk::add_message_types(*this);
     // Measured on 2 cores: one worker, and no 50 us sleep-polling phase between aggressive
     // polling and sleeping on a condition variable, serve invokes best (override freely).
@@ -130,6 +138,30 @@ expected<namespace_record> ensure_guest(store& db, const fs::path& data_dir, std
   return guest;
 }
 
+#ifdef WHISK_HAS_V8
+void add_isolate_metrics(const isolate::isolate_backend& b, std::vector<metrics::sample>& out) {
+  using metrics::kind;
+  auto s = b.stats();
+  auto add = [&](const char* name, const char* help, kind k, std::int64_t v) {
+    out.push_back({name, help, k, static_cast<double>(v), {}});
+  };
+  add("isolate_workers", "Threads running js:isolate actions", kind::gauge, s.workers);
+  add("isolate_cached", "Compiled isolates kept for reuse", kind::gauge, s.cached_isolates);
+  add("isolate_cached_heap_bytes", "Heap held by the kept isolates", kind::gauge, s.cached_heap_bytes);
+  add("isolate_cache_limit", "Bound on kept isolates", kind::gauge, b.config().cache_isolates);
+  add("isolate_cache_limit_bytes", "Bound on the heap of kept isolates", kind::gauge, b.config().cache_mb << 20);
+  add("isolate_cache_hits_total", "Calls that found their compiled isolate", kind::counter, s.cache_hits);
+  add("isolate_cache_misses_total", "Isolates created and compiled for the cache", kind::counter, s.cache_misses);
+  add("isolate_cache_evictions_total", "Kept isolates evicted, least recently used first", kind::counter, s.cache_evictions);
+  add("isolate_calls_total", "Calls into isolates", kind::counter, s.calls);
+  add("isolate_fresh_total", "Isolates made for one call (fresh mode)", kind::counter, s.fresh_isolates);
+  add("isolate_unsafe_contexts", "Shared contexts (unsafe mode)", kind::gauge, s.unsafe_contexts);
+  add("isolate_timeouts_total", "Calls ended at their time limit", kind::counter, s.timeouts);
+  add("isolate_out_of_memory_total", "Calls ended at their heap limit", kind::counter, s.out_of_memory);
+  add("isolate_queued", "Calls waiting for a worker", kind::gauge, s.queued);
+}
+#endif
+
 int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& signals) {
   if (cfg.log_level == "debug") set_log_level(log_level::debug);
   else if (cfg.log_level == "warn") set_log_level(log_level::warn);
@@ -155,6 +187,9 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
 
   std::shared_ptr<container::backend> backend;
   std::optional<actor_timer> timer;
+#ifdef WHISK_HAS_V8
+  std::shared_ptr<isolate::isolate_backend> isolates;
+#endif
   if (cfg.backend == "sim") {
     timer = make_actor_timer(sys);
     backend = std::make_shared<container::sim_backend>(container::sim_model{}, timer->fn);
@@ -166,9 +201,14 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     backend = std::make_shared<container::process_backend>(pc);
 #ifdef WHISK_HAS_V8
     // js:isolate actions run in V8 isolates inside this process; the rest in runtime processes
+    isolate::isolate_config ic;
+    ic.workers = static_cast<int>(cfg.isolate_workers);
+    ic.cache_isolates = cfg.isolate_cache;
+    ic.cache_mb = cfg.isolate_cache_mb;
+    ic.allow_unsafe = cfg.isolate_unsafe;
+    isolates = std::make_shared<isolate::isolate_backend>(ic);
     backend = std::make_shared<container::routing_backend>(
-        std::map<std::string, std::shared_ptr<container::backend>>{{"js:isolate", std::make_shared<isolate::isolate_backend>()}},
-        backend);
+        std::map<std::string, std::shared_ptr<container::backend>>{{"js:isolate", isolates}}, backend);
 #endif
   }
 
@@ -182,6 +222,11 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
 
   controller_config ctl_cfg;
   ctl_cfg.rest.max_blocking_wait_ms = cfg.blocking_wait;
+  ctl_cfg.rest.allow_unsafe_isolates = cfg.isolate_unsafe;
+#ifdef WHISK_HAS_V8
+  if (isolates)
+    ctl_cfg.extra_metrics = [isolates](std::vector<metrics::sample>& out) { add_isolate_metrics(*isolates, out); };
+#endif
   // The port is known after binding; the controller learns the API host from a placeholder fixed below.
   http::server_config http_cfg;
   http_cfg.address = cfg.host;

@@ -116,7 +116,7 @@ TEST_CASE("routing backend: the kind picks the backend and later operations foll
   CHECK(processes->counters().created == 1);
   CHECK(isolates->counters().created == 1);
   outcome out;
-  r.init(b, init_request{"echo", "main", false, "{}", 1000, 1024}, [&](outcome o) { out = o; });
+  r.init(b, init_request{"echo", "main", false, "{}", 1000, 1024, "", false}, [&](outcome o) { out = o; });
   r.run(b, run_request{R"({"value":{"k":1}})", 1000, 1024}, [&](outcome o) { out = o; });
   CHECK(out.output == R"({"k":1})");
   CHECK(isolates->counters().runs == 1);

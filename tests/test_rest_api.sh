@@ -148,6 +148,21 @@ req POST "$API/actions/isospin?blocking=true" '{}'; expect 502 'The action excee
 put_action isohog '{"exec":{"kind":"js:isolate","code":"function main() { const a = []; for (;;) a.push(new Array(100000).fill(1.5)); }"},"limits":{"memory":128}}'
 req POST "$API/actions/isohog?blocking=true" '{}'; expect 502 'The action exhausted its memory and was aborted.' "js:isolate heap exhaustion is a developer error"
 req POST "$API/actions/iso?blocking=true&result=true" '{"n":5}'; expect 200 '{"n":10}' "js:isolate works after the failures (node alive)"
+req GET "$API/activations?limit=50&docs=true"
+[[ $BODY == *'{"key":"isolate-mode","value":"reuse"}'* && $BODY == *'"initTime"'* ]] && ok "js:isolate records say the mode (reuse by default) and the init time of a cold isolate" || bad "js:isolate record annotations" "${BODY:0:400}"
+put_action isofresh '{"exec":{"kind":"js:isolate","code":"let n = 0; function main() { return {n: ++n}; }"},"annotations":[{"key":"isolate-mode","value":"fresh"}]}'
+req POST "$API/actions/isofresh?blocking=true" '{}'
+req POST "$API/actions/isofresh?blocking=true" '{}'
+[[ $STATUS == 200 && $BODY == *'"result":{"n":1}'* && $BODY == *'{"key":"isolate-mode","value":"fresh"}'* && $BODY == *'"initTime"'* ]] && ok "isolate-mode fresh: a new isolate (and init time) for every call" || bad "isolate-mode fresh" "$STATUS ${BODY:0:400}"
+put_action isokeep '{"exec":{"kind":"js:isolate","code":"let n = 0; function main() { return {n: ++n}; }"},"annotations":[{"key":"isolate-reuse-context","value":true}]}'
+req POST "$API/actions/isokeep?blocking=true&result=true" '{}'
+req POST "$API/actions/isokeep?blocking=true&result=true" '{}'; expect 200 '{"n":2}' "isolate-reuse-context: state carries across calls, as in a warm container"
+req PUT "$API/actions/isobad?overwrite=true" '{"exec":{"kind":"js:isolate","code":"function main() {}"},"annotations":[{"key":"isolate-mode","value":"turbo"}]}'
+expect 400 "isolate-mode" "an unknown isolate-mode is a 400"
+req PUT "$API/actions/isobad?overwrite=true" '{"exec":{"kind":"js:isolate","code":"function main() {}"},"annotations":[{"key":"isolate-mode","value":"unsafe"}]}'
+expect 400 "does not allow" "isolate-mode unsafe is refused unless the node allows it"
+req GET "$APIHOST/metrics"
+[[ $STATUS == 200 && $BODY == *'whisk_isolate_cached '* && $BODY =~ whisk_isolate_calls_total\ [1-9] && $BODY == *'whisk_isolate_fresh_total 2'* && $BODY == *'whisk_containers '* ]] && ok "GET /metrics: pool and isolate cache figures in Prometheus text" || bad "GET /metrics" "$STATUS ${BODY:0:600}"
 
 BIG=$(head -c 1100000 /dev/zero | tr '\0' 'a')
 STATUS=$(printf '{"x":"%s"}' "$BIG" | curl -s -m 10 -o /dev/null -w '%{http_code}' -u "$AUTH" -X POST --data-binary @- "$API/actions/hello?blocking=true"); [[ $STATUS == 413 ]] && ok "413 for a body over --max-body" || bad "413 for a body over --max-body" "$STATUS"

@@ -77,38 +77,318 @@ TEST_CASE("v8: many isolates side by side keep their own state") {
   CHECK(a->call("{}").output == R"({"n":2})");
 }
 
+TEST_CASE("v8: a context per call starts every call from the compiled code's fresh state") {
+  auto code = "let n = 0; console.log('top level'); function main() { globalThis.seen = (globalThis.seen || 0) + 1; return {n: ++n, seen}; }";
+  auto per_call = v8_function::compile(code, "main", 64, true);
+  REQUIRE(per_call);
+  for (int i = 0; i < 3; ++i) {
+    auto r = (*per_call)->call("{}");
+    CHECK(r.output == R"({"n":1,"seen":1})");
+    REQUIRE(r.logs.size() == 1); // the top level ran again, in this call
+    CHECK_THAT(r.logs[0], Catch::EndsWith("stdout: top level"));
+  }
+  auto kept = v8_function::compile(code, "main", 64, false);
+  REQUIRE(kept);
+  CHECK((*kept)->call("{}").output == R"({"n":1,"seen":1})");
+  CHECK((*kept)->call("{}").output == R"({"n":2,"seen":2})");
+  CHECK((*kept)->call("{}").logs.empty());
+  // an endless loop in the top level is stopped at the call's time limit, too
+  auto spin = v8_function::compile("if (globalThis.armed) for (;;) {} globalThis.armed = true; function main() { return {}; }",
+                                   "main", 64, true, 1000);
+  REQUIRE(spin);
+  auto r = (*spin)->call("{}", 150);
+  CHECK(r.status == call_status::ok); // a new context: armed is unset again
+}
+
+TEST_CASE("v8: an endless top level is stopped at the init limit; a non-object result is left to the caller") {
+  call_status why = call_status::ok;
+  auto f = v8_function::compile("for (;;) {} function main() {}", "main", 64, false, 200, &why);
+  REQUIRE(!f);
+  CHECK(why == call_status::timeout);
+  auto number = compiled("function main() { return 42; }")->call("{}");
+  CHECK(number.status == call_status::ok);
+  CHECK(number.output == "42");
+  auto cyclic = compiled("function main() { const a = {}; a.a = a; return a; }")->call("{}");
+  CHECK(cyclic.status == call_status::threw);
+  CHECK_THAT(cyclic.output, Catch::Contains("could not be serialized"));
+}
+
+TEST_CASE("v8: fresh mode makes an isolate for one call and says how long that took") {
+  auto r = call_in_new_isolate("let n = 0; function main(p) { console.log('fresh'); return {n: ++n, x: p.x}; }", "main", 64,
+                               R"({"x":3})", 1000);
+  CHECK(r.status == call_status::ok);
+  CHECK(r.output == R"({"n":1,"x":3})");
+  CHECK(r.init_us > 0);
+  REQUIRE(r.logs.size() == 1);
+  auto bad = call_in_new_isolate("function main( {", "main", 64, "{}", 1000);
+  CHECK(bad.status == call_status::threw);
+  CHECK_THAT(bad.output, Catch::Contains("SyntaxError"));
+  auto spin = call_in_new_isolate("function main() { for (;;) {} }", "main", 64, "{}", 150);
+  CHECK(spin.status == call_status::timeout);
+  CHECK(spin.output == "The action exceeded its time limits of 150 milliseconds.");
+  CHECK(check_compiles("function main() {}", "main", 64, 1000).status == call_status::ok);
+  CHECK(check_compiles("function other() {}", "main", 64, 1000).status == call_status::threw);
+}
+
+TEST_CASE("v8: a shared context holds many functions that can see each other's globals") {
+  shared_context ctx(64);
+  int a = 0, b = 0;
+  auto la = ctx.load(&a, "function main(p) { globalThis.shared = p.v; return {a: true}; }", "main", 1000);
+  CHECK(la.status == call_status::ok);
+  CHECK(la.init_us >= 0);
+  CHECK(ctx.load(&b, "function main() { return {saw: globalThis.shared}; }", "main", 1000).status == call_status::ok);
+  CHECK(ctx.load(&a, "ignored: already loaded", "main", 1000).init_us == -1);
+  CHECK(ctx.functions() == 2);
+  CHECK(ctx.call(&a, R"({"v":"hello"})", 1000).output == R"({"a":true})");
+  CHECK(ctx.call(&b, "{}", 1000).output == R"({"saw":"hello"})"); // no isolation: the point of unsafe
+  int spin = 0;
+  REQUIRE(ctx.load(&spin, "function main() { for (;;) {} }", "main", 1000).status == call_status::ok);
+  CHECK(ctx.call(&spin, "{}", 150).status == call_status::timeout);
+  CHECK(ctx.call(&b, "{}", 1000).output == R"({"saw":"hello"})");
+  ctx.forget(&b);
+  CHECK(!ctx.loaded(&b));
+  CHECK(ctx.call(&b, "{}", 1000).status == call_status::threw);
+}
+
 #include <future>
 
 #include "whisk/isolate/isolate_backend.hpp"
+#include "whisk/policy/outcome.hpp"
 
-TEST_CASE("isolate backend: create, init, run with logs, timeout, destroy through the container interface") {
-  using namespace whisk::container;
-  whisk::isolate::isolate_backend b;
-  std::promise<whisk::expected<container_id>> created;
-  b.create(spec{"js:isolate", 64}, [&](whisk::expected<container_id> id) { created.set_value(id); });
-  auto id = created.get_future().get();
-  REQUIRE(id);
-  auto wait = [](auto start) {
+namespace {
+using namespace whisk::container;
+
+// Drives an isolate backend from the test thread, waiting for each completion.
+struct driver {
+  whisk::isolate::isolate_backend& b;
+
+  template <class Start>
+  static outcome wait(Start start) {
     std::promise<outcome> p;
     start([&](outcome o) { p.set_value(std::move(o)); });
     return p.get_future().get();
-  };
-  auto init = wait([&](auto cb) {
-    b.init(*id, init_request{"function main(p) { console.log('got', p.n); if (p.spin) for (;;) {} return {n: p.n + 1}; }", "main", false, "{}", 1000, 1 << 20}, cb);
-  });
+  }
+  container_id create(std::int64_t memory = 64) {
+    std::promise<whisk::expected<container_id>> created;
+    b.create(spec{"js:isolate", memory}, [&](whisk::expected<container_id> id) { created.set_value(id); });
+    auto id = created.get_future().get();
+    REQUIRE(id);
+    return *id;
+  }
+  outcome init(container_id id, const std::string& code, const std::string& mode = "reuse", bool keep_context = false,
+               std::int64_t timeout = 1000) {
+    return wait([&](auto cb) { b.init(id, init_request{code, "main", false, "{}", timeout, 1 << 20, mode, keep_context}, cb); });
+  }
+  outcome run(container_id id, const std::string& value_json, std::int64_t timeout = 1000) {
+    return wait([&](auto cb) { b.run(id, run_request{R"({"value":)" + value_json + R"(,"activation_id":"x"})", timeout, 1 << 20}, cb); });
+  }
+  void destroy(container_id id) {
+    std::promise<void> gone;
+    b.destroy(id, [&] { gone.set_value(); });
+    gone.get_future().get();
+  }
+};
+
+whisk::isolate::isolate_config one_worker(std::int64_t cache = 8) {
+  whisk::isolate::isolate_config c;
+  c.workers = 1;
+  c.cache_isolates = cache;
+  return c;
+}
+} // namespace
+
+TEST_CASE("isolate backend: create, init, run with logs, timeout, destroy through the container interface") {
+  whisk::isolate::isolate_backend b(one_worker());
+  driver d{b};
+  auto id = d.create();
+  auto init = d.init(id, "function main(p) { console.log('got', p.n); if (p.spin) for (;;) {} return {n: p.n + 1}; }");
   CHECK(init.output == R"({"ok":true})");
-  auto run = wait([&](auto cb) { b.run(*id, run_request{R"({"value":{"n":1},"activation_id":"x"})", 1000, 1 << 20}, cb); });
+  auto run = d.run(id, R"({"n":1})");
   CHECK(run.kind == outcome_kind::ok);
   CHECK(run.output == R"({"n":2})");
+  CHECK(run.init_us == -1); // compiled by the init on the only worker
   REQUIRE(run.logs.size() == 1);
   CHECK_THAT(run.logs[0], Catch::EndsWith("stdout: got 1"));
-  auto spin = wait([&](auto cb) { b.run(*id, run_request{R"({"value":{"n":1,"spin":true}})", 200, 1 << 20}, cb); });
+  auto spin = d.run(id, R"({"n":1,"spin":true})", 200);
   CHECK(spin.kind == outcome_kind::timeout);
-  auto bad = wait([&](auto cb) { b.init(*id, init_request{"function main( {", "main", false, "{}", 1000, 1 << 20}, cb); });
+  CHECK(d.run(id, R"({"n":5})").output == R"({"n":6})"); // the terminated isolate still serves
+  auto bad = d.init(id, "function main( {");
   CHECK_THAT(bad.output, Catch::Contains("SyntaxError"));
-  std::promise<void> gone;
-  b.destroy(*id, [&] { gone.set_value(); });
-  gone.get_future().get();
-  auto after = wait([&](auto cb) { b.run(*id, run_request{"{}", 1000, 1 << 20}, cb); });
-  CHECK(after.kind == outcome_kind::failed);
+  CHECK_THAT(whisk::json::dump(whisk::policy::classify_init(bad, 1000).result), !Catch::Contains("due to: Initialization"));
+  auto endless = d.init(d.create(), "for (;;) {}", "reuse", false, 200);
+  CHECK(endless.kind == outcome_kind::timeout);
+  d.destroy(id);
+  CHECK(d.run(id, "{}").kind == outcome_kind::failed);
+  auto s = b.stats();
+  CHECK(s.timeouts == 1);
+  CHECK(s.workers == 1);
+}
+
+TEST_CASE("isolate backend: results, Promises, throws and non-object results are classified like containers") {
+  whisk::isolate::isolate_backend b(one_worker());
+  driver d{b};
+  auto verdict = [&](const std::string& code) {
+    auto id = d.create();
+    REQUIRE(d.init(id, code).output == R"({"ok":true})");
+    auto out = d.run(id, R"({"x":2})");
+    return whisk::policy::classify_run(out, 1000);
+  };
+  auto ok = verdict("async function main({x}) { return {y: await Promise.resolve(x * 3)}; }");
+  CHECK(ok.status == whisk::activation_status::success);
+  CHECK(whisk::json::dump(ok.result) == R"({"y":6})");
+  auto threw = verdict("function main() { throw new Error('bad input'); }");
+  CHECK(threw.status == whisk::activation_status::application_error);
+  CHECK_THAT(whisk::json::dump(threw.result), Catch::Contains("bad input"));
+  auto rejected = verdict("async function main() { throw new Error('async bad'); }");
+  CHECK(rejected.status == whisk::activation_status::application_error);
+  CHECK_THAT(whisk::json::dump(rejected.result), Catch::Contains("async bad"));
+  auto number = verdict("function main() { return 7; }");
+  CHECK(number.status == whisk::activation_status::developer_error);
+  CHECK(whisk::json::dump(number.result) == R"({"error":"The action did not return a dictionary."})");
+  auto id = d.create(128);
+  REQUIRE(d.init(id, "function main() { const a = []; for (;;) a.push(new Array(100000).fill(1.5)); }").output == R"({"ok":true})");
+  auto oom = d.run(id, "{}", 30000);
+  CHECK(oom.kind == outcome_kind::oom);
+  CHECK(whisk::json::dump(whisk::policy::classify_run(oom, 30000).result) == R"({"error":"The action exhausted its memory and was aborted."})");
+  CHECK(b.stats().out_of_memory == 1);
+  CHECK(b.stats().cached_isolates == 4); // the broken isolate left the cache
+}
+
+TEST_CASE("isolate backend: modes — reuse keeps compiled isolates, fresh makes one per call, unsafe only when allowed") {
+  whisk::isolate::isolate_backend b(one_worker());
+  driver d{b};
+  const std::string counter = "let n = 0; function main() { return {n: ++n}; }";
+  // reuse, fresh context per call (the default): compiled once, no state carried
+  auto reuse = d.create();
+  d.init(reuse, counter);
+  CHECK(d.run(reuse, "{}").output == R"({"n":1})");
+  CHECK(d.run(reuse, "{}").output == R"({"n":1})");
+  // another slot of the same code shares the compiled isolate
+  auto twin = d.create();
+  auto misses = b.stats().cache_misses;
+  d.init(twin, counter);
+  CHECK(b.stats().cache_misses == misses);
+  // reuse with the kept context: state carries, as in a warm container
+  auto kept = d.create();
+  d.init(kept, counter, "reuse", true);
+  CHECK(d.run(kept, "{}").output == R"({"n":1})");
+  CHECK(d.run(kept, "{}").output == R"({"n":2})");
+  // fresh: a new isolate (and init time) on every call
+  auto fresh = d.create();
+  REQUIRE(d.init(fresh, counter, "fresh").output == R"({"ok":true})");
+  auto before = b.stats();
+  for (int i = 0; i < 3; ++i) {
+    auto r = d.run(fresh, "{}");
+    CHECK(r.output == R"({"n":1})");
+    CHECK(r.init_us > 0);
+  }
+  CHECK(b.stats().fresh_isolates == before.fresh_isolates + 3);
+  CHECK(b.stats().cached_isolates == before.cached_isolates);
+  // unsafe is refused on a backend that does not allow it
+  auto unsafe = d.create();
+  auto refused = d.init(unsafe, counter, "unsafe");
+  CHECK_THAT(refused.output, Catch::Contains("not allowed"));
+  CHECK(d.run(unsafe, "{}").kind == outcome_kind::failed);
+  auto allowed_cfg = one_worker();
+  allowed_cfg.allow_unsafe = true;
+  whisk::isolate::isolate_backend allowed(allowed_cfg);
+  driver u{allowed};
+  auto x = u.create(), y = u.create();
+  REQUIRE(u.init(x, "function main(p) { globalThis.note = p.note; return {}; }", "unsafe").output == R"({"ok":true})");
+  REQUIRE(u.init(y, "function main() { return {note: globalThis.note}; }", "unsafe").output == R"({"ok":true})");
+  u.run(x, R"({"note":"shared"})");
+  CHECK(u.run(y, "{}").output == R"({"note":"shared"})");
+  CHECK(allowed.stats().unsafe_contexts == 1);
+}
+
+TEST_CASE("isolate backend: the cache is bounded by count and heap, least recently used evicted first") {
+  whisk::isolate::isolate_backend b(one_worker(2));
+  driver d{b};
+  auto make = [&](int k) {
+    auto id = d.create();
+    REQUIRE(d.init(id, "function main() { return {k: " + std::to_string(k) + "}; }").output == R"({"ok":true})");
+    return id;
+  };
+  auto a = make(1), c = make(2);
+  CHECK(b.stats().cached_isolates == 2);
+  CHECK(b.stats().cache_evictions == 0);
+  d.run(a, "{}"); // a is now the most recently used
+  auto e = make(3); // evicts c, not a
+  CHECK(b.stats().cached_isolates == 2);
+  CHECK(b.stats().cache_evictions == 1);
+  auto misses = b.stats().cache_misses;
+  CHECK(d.run(a, "{}").output == R"({"k":1})");
+  CHECK(b.stats().cache_misses == misses); // still cached
+  auto r = d.run(c, "{}");
+  CHECK(r.output == R"({"k":2})"); // compiled again, and says so
+  CHECK(r.init_us > 0);
+  CHECK(b.stats().cache_misses == misses + 1);
+  CHECK(d.run(e, "{}").output == R"({"k":3})");
+  CHECK(b.stats().cache_evictions == 3);
+  CHECK(b.stats().cached_heap_bytes > 0);
+
+  // a heap bound of 1 MB holds one isolate however many the count allows
+  auto small = one_worker(100);
+  small.cache_mb = 1;
+  whisk::isolate::isolate_backend tight(small);
+  driver t{tight};
+  for (int k = 0; k < 4; ++k) {
+    auto id = t.create();
+    t.init(id, "function main() { return {k: " + std::to_string(k) + "}; }");
+    CHECK(t.run(id, "{}").output == "{\"k\":" + std::to_string(k) + "}");
+  }
+  CHECK(tight.stats().cached_isolates == 1);
+  CHECK(tight.stats().cache_evictions == 3);
+}
+
+TEST_CASE("isolate backend: many actions at once on several workers") {
+  whisk::isolate::isolate_config cfg;
+  cfg.workers = 3;
+  cfg.cache_isolates = 24; // fewer than actions x workers: evictions happen under load
+  whisk::isolate::isolate_backend b(cfg);
+  driver d{b};
+  constexpr int actions = 30, calls = 8;
+  std::vector<container_id> ids;
+  for (int k = 0; k < actions; ++k) {
+    ids.push_back(d.create());
+    REQUIRE(d.init(ids.back(), "function main({i}) { return {k: " + std::to_string(k) + ", i}; }").output == R"({"ok":true})");
+  }
+  std::mutex mx;
+  std::vector<std::string> wrong;
+  std::atomic<int> answered{0};
+  std::promise<void> all;
+  for (int i = 0; i < calls; ++i)
+    for (int k = 0; k < actions; ++k)
+      b.run(ids[k], run_request{R"({"value":{"i":)" + std::to_string(i) + "}}", 5000, 1 << 20}, [&, k, i](outcome o) {
+        auto want = "{\"k\":" + std::to_string(k) + ",\"i\":" + std::to_string(i) + "}";
+        if (o.output != want) {
+          std::lock_guard g{mx};
+          wrong.push_back(o.output + " instead of " + want);
+        }
+        if (++answered == actions * calls)
+          all.set_value();
+      });
+  all.get_future().get();
+  CHECK(wrong.empty());
+  auto s = b.stats();
+  CHECK(s.calls == actions * calls);
+  CHECK(s.cached_isolates <= 24);
+  CHECK(s.cache_evictions > 0);
+  CHECK(s.cache_hits + s.cache_misses == actions * calls + actions); // every init and call looked once
+}
+
+TEST_CASE("isolate backend: a slot's calls stay on its home worker, so a kept context keeps its state") {
+  whisk::isolate::isolate_config cfg;
+  cfg.workers = 2;
+  whisk::isolate::isolate_backend b(cfg);
+  driver d{b};
+  std::vector<container_id> ids;
+  for (int k = 0; k < 3; ++k) { // two of them share a home worker
+    ids.push_back(d.create());
+    REQUIRE(d.init(ids.back(), "let n = 0; function main() { return {n: ++n}; }", "reuse", true).output == R"({"ok":true})");
+  }
+  for (int round = 1; round <= 5; ++round)
+    for (auto id : ids)
+      CHECK(d.run(id, "{}").output == "{\"n\":" + std::to_string(round) + "}");
+  CHECK(b.stats().cache_misses == 3); // a kept context belongs to its slot, like a container's memory
 }

@@ -80,6 +80,7 @@ auto notify(self_ptr self, backend_op op, std::string activation_id = {}) {
     ev.output = std::move(out.output);
     ev.logs = std::move(out.logs);
     ev.duration_us = out.duration_us;
+    ev.init_us = out.init_us;
     caf::anon_send(me, backend_atom::value, std::move(ev));
   };
 }
@@ -191,7 +192,7 @@ void begin_init(self_ptr self) {
   auto& st = self->state;
   set_status(self, proxy_status::initializing);
   auto& a = *st.action;
-  container::init_request req{a.code, a.main, a.binary, a.env_json, a.timeout_ms, a.log_limit_bytes};
+  container::init_request req{a.code, a.main, a.binary, a.env_json, a.timeout_ms, a.log_limit_bytes, a.mode, a.reuse_context};
   st.backend->init(st.cid, std::move(req), notify(self, backend_op::init));
 }
 
@@ -330,6 +331,8 @@ void on_run(self_ptr self, backend_event& ev) {
     st.init_ms = -1;
     st.init_logs.clear();
   }
+  if (ev.init_us >= 0) // the backend prepared a cold runtime for this run (an isolate on a new worker)
+    r.init_ms = std::max<std::int64_t>(r.init_ms, 0) + ev.init_us / 1000;
   r.logs.insert(r.logs.end(), std::make_move_iterator(ev.logs.begin()), std::make_move_iterator(ev.logs.end()));
   pr.rp.deliver(std::move(r));
   if (out.kind != container::outcome_kind::ok) {

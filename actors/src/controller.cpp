@@ -49,6 +49,11 @@ action_ref ref_of(const action& a, const std::string& api_host) {
   r.log_limit_bytes = a.limits.logs_mb * 1024 * 1024;
   r.concurrency = a.limits.concurrency;
   r.env_json = json::dump(json::object{{"__OW_API_HOST", api_host}});
+  if (a.exec.kind == "js:isolate") {
+    auto o = isolate_options_of(a.annotations);
+    r.mode = o ? o->mode : "reuse";
+    r.reuse_context = o && o->reuse_context;
+  }
   return r;
 }
 
@@ -66,6 +71,10 @@ activation record_of(const api::invocation& inv, const run_result& r) {
   a.result = result ? std::move(*result) : json::value{json::object{{"error", "The result could not be read."}}};
   a.logs = r.logs;
   a.kind = inv.act.exec.kind;
+  if (a.kind == "js:isolate") {
+    auto o = isolate_options_of(inv.act.annotations);
+    a.mode = o ? o->mode : "reuse";
+  }
   a.limits = inv.act.limits;
   a.wait_ms = r.wait_ms;
   a.init_ms = r.init_ms;
@@ -174,6 +183,46 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
             });
 }
 
+// GET /metrics: the pool's counters and whatever the node adds, in Prometheus' text format.
+void answer_metrics(self_ptr self, http::responder respond) {
+  self->request(self->state.pool, std::chrono::seconds(5), stats_atom::value)
+      .then(
+          [self, respond](const pool_stats& p) {
+            using metrics::kind;
+            std::vector<metrics::sample> out;
+            auto gauge = [&](const char* name, const char* help, std::int64_t v) {
+              out.push_back({name, help, kind::gauge, static_cast<double>(v), {}});
+            };
+            auto counter = [&](const char* name, const char* help, std::int64_t v) {
+              out.push_back({name, help, kind::counter, static_cast<double>(v), {}});
+            };
+            gauge("containers", "Containers of the pool (stem cells included)", p.containers);
+            gauge("stem_cells", "Prewarmed containers not bound to an action", p.stem_cells);
+            gauge("containers_busy", "Containers running an activation", p.busy);
+            gauge("containers_paused", "Containers paused", p.paused);
+            gauge("runs_queued", "Runs waiting for a container", p.queued);
+            gauge("memory_in_use_mb", "Memory reserved by containers (MB)", p.memory_in_use_mb);
+            gauge("user_memory_mb", "Memory for all containers of the node (MB)", p.user_memory_mb);
+            gauge("activations_in_flight", "Activations accepted and not yet finished",
+                  static_cast<std::int64_t>(self->state.in_flight.size()));
+            counter("containers_created_total", "Containers created", p.created);
+            counter("containers_removed_total", "Containers removed", p.removed);
+            counter("containers_evicted_total", "Containers evicted to make room", p.evicted);
+            counter("runs_rejected_total", "Runs refused with 429 (queue full)", p.rejected);
+            for (auto [how, n] : {std::pair{"warm", p.warm_starts}, {"resumed", p.resumes},
+                                  {"stem_cell", p.stem_cell_starts}, {"cold", p.cold_starts}})
+              out.push_back({"starts_total", "Runs by how their container was found", kind::counter,
+                             static_cast<double>(n), {{"start", how}}});
+            if (self->state.cfg.extra_metrics)
+              self->state.cfg.extra_metrics(out);
+            http::response r{200, metrics::render(out), "text/plain; version=0.0.4", {}};
+            respond(std::move(r));
+          },
+          [self, respond](caf::error& err) {
+            respond(api::rest_api::error(503, "The container pool did not answer: " + self->system().render(err)));
+          });
+}
+
 controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor pool, controller_config cfg) {
   auto& st = self->state;
   st.db = db;
@@ -182,6 +231,10 @@ controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor 
   st.rest = std::make_unique<api::rest_api>(*db, st.cfg.rest);
   return {
       [self](http_atom, http_exchange& ex) {
+        if (ex.req.method == "GET" && (ex.req.target == "/metrics" || ex.req.target.rfind("/metrics?", 0) == 0)) {
+          answer_metrics(self, std::move(ex.respond));
+          return;
+        }
         auto hook = [self](api::invocation inv, http::responder respond) { invoke(self, std::move(inv), std::move(respond)); };
         self->state.rest->handle(ex.req, ex.respond, hook);
       },

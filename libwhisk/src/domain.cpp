@@ -124,6 +124,47 @@ bool is_valid_identifier(const std::string& name) {
                      [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '$'; });
 }
 
+const json::value* find_annotation(const json::value& annotations, std::string_view key) {
+  if (!annotations.is_array())
+    return nullptr;
+  for (auto& kv : annotations.as_array())
+    if (json::get_string(kv, "key") == key)
+      return kv.find("value");
+  return nullptr;
+}
+
+bool annotation_true(const json::value& annotations, std::string_view key) {
+  auto* v = find_annotation(annotations, key);
+  return v && ((v->is_bool() && v->as_bool()) || (v->is_string() && v->as_string() == "true"));
+}
+
+expected<isolate_options> isolate_options_of(const json::value& annotations) {
+  isolate_options o;
+  if (auto* m = find_annotation(annotations, "isolate-mode")) {
+    if (!m->is_string() || (m->as_string() != "reuse" && m->as_string() != "fresh" && m->as_string() != "unsafe"))
+      return make_error(errc::bad_request, "The annotation 'isolate-mode' must be \"reuse\", \"fresh\" or \"unsafe\".");
+    o.mode = m->as_string();
+  }
+  if (auto* c = find_annotation(annotations, "isolate-reuse-context")) {
+    if (!c->is_bool())
+      return make_error(errc::bad_request, "The annotation 'isolate-reuse-context' must be true or false.");
+    o.reuse_context = c->as_bool();
+  }
+  return o;
+}
+
+namespace {
+// Checks what depends on more than one field.
+expected<action> checked(action a) {
+  if (a.exec.kind == "js:isolate") {
+    auto o = isolate_options_of(a.annotations);
+    if (!o)
+      return o.err();
+  }
+  return a;
+}
+} // namespace
+
 expected<action> action_from_json(const json::value& body, const std::string& ns, const std::string& name) {
   if (!body.is_object())
     return make_error(errc::bad_request, "the action must be a JSON object");
@@ -144,7 +185,7 @@ expected<action> action_from_json(const json::value& body, const std::string& ns
   a.limits = *l;
   a.publish = json::get_bool(body, "publish", false);
   a.updated_ms = now_ms();
-  return a;
+  return checked(std::move(a));
 }
 
 expected<action> action_update(const action& old, const json::value& body) {
@@ -172,7 +213,7 @@ expected<action> action_update(const action& old, const json::value& body) {
   a.publish = json::get_bool(body, "publish", old.publish);
   a.version = bump_version(old.version);
   a.updated_ms = std::max(now_ms(), old.updated_ms + 1);
-  return a;
+  return checked(std::move(a));
 }
 
 json::value limits_to_json(const action_limits& l) {
@@ -245,6 +286,8 @@ json::value to_json(const activation& a, bool with_logs, bool with_result) {
   };
   if (a.init_ms >= 0)
     annotations.push_back(json::object{{"key", "initTime"}, {"value", a.init_ms}});
+  if (!a.mode.empty())
+    annotations.push_back(json::object{{"key", "isolate-mode"}, {"value", a.mode}});
   json::value response = response_json(a);
   if (!with_result)
     response.as_object().pop_back();
@@ -292,6 +335,7 @@ expected<activation> activation_from_json(const json::value& doc) {
       if (key == "waitTime" && v->is_number()) a.wait_ms = v->as_int();
       else if (key == "initTime" && v->is_number()) a.init_ms = v->as_int();
       else if (key == "kind" && v->is_string()) a.kind = v->as_string();
+      else if (key == "isolate-mode" && v->is_string()) a.mode = v->as_string();
       else if (key == "timeout" && v->is_bool()) a.timeout = v->as_bool();
       else if (key == "limits" && v->is_object()) {
         a.limits.timeout_ms = json::get_int(*v, "timeout", a.limits.timeout_ms);

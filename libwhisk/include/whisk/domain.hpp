@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "whisk/expected.hpp"
@@ -43,6 +44,18 @@ struct action {
   std::string revision_key() const;
 };
 
+// The value of annotation `key` in a [{"key":..,"value":..}] list, or null.
+const json::value* find_annotation(const json::value& annotations, std::string_view key);
+bool annotation_true(const json::value& annotations, std::string_view key);
+
+// How a js:isolate action runs, from its annotations: "isolate-mode" is reuse (default),
+// fresh or unsafe; "isolate-reuse-context": true keeps one context across calls (reuse).
+struct isolate_options {
+  std::string mode = "reuse";
+  bool reuse_context = false;
+};
+expected<isolate_options> isolate_options_of(const json::value& annotations);
+
 // Known exec kinds; "nodejs:default" is an alias of the default node runtime.
 bool is_known_kind(const std::string& kind);
 std::string canonical_kind(const std::string& kind);
@@ -79,6 +92,7 @@ struct activation {
   std::int64_t wait_ms = 0;
   std::int64_t init_ms = -1; // absent when the container was warm
   bool timeout = false;
+  std::string mode;          // js:isolate: the isolate mode it ran in
 };
 
 json::value to_json(const activation& a, bool with_logs = true, bool with_result = true);

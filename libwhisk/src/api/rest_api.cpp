@@ -88,16 +88,6 @@ expected<std::int64_t> number(const std::map<std::string, std::string>& q, const
   return static_cast<std::int64_t>(v);
 }
 
-bool annotation_true(const json::value& annotations, const char* key) {
-  if (!annotations.is_array())
-    return false;
-  for (auto& kv : annotations.as_array())
-    if (json::get_string(kv, "key") == key) {
-      auto* v = kv.find("value");
-      return v && ((v->is_bool() && v->as_bool()) || (v->is_string() && v->as_string() == "true"));
-    }
-  return false;
-}
 
 } // namespace
 
@@ -278,6 +268,9 @@ http::response rest_api::actions(const route& r, const http::request& req, const
     auto a = existing ? action_update(*existing, *body) : action_from_json(*body, ns, name);
     if (!a)
       return error(http_status(a.err().code), a.err().message);
+    if (a->exec.kind == "js:isolate" && !cfg_.allow_unsafe_isolates && isolate_options_of(a->annotations)->mode == "unsafe")
+      return error(400, "The annotation 'isolate-mode' is \"unsafe\", which this node does not allow "
+                        "(start whisk-node with --isolate-unsafe to measure it).");
     if (auto ok = store_.put_action(*a); !ok)
       return error(500, ok.err().message);
     action_cache_[ns + "/" + name] = *a;

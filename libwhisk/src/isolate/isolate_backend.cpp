@@ -1,113 +1,462 @@
 #include "whisk/isolate/isolate_backend.hpp"
 
+#include <algorithm>
+#include <list>
+#include <unordered_map>
+
 #include "whisk/isolate/v8_function.hpp"
+#include "whisk/domain.hpp"
 #include "whisk/json.hpp"
+#include "whisk/log.hpp"
 
 namespace whisk::isolate {
 
 using container::outcome;
 using container::outcome_kind;
+using clock_type = std::chrono::steady_clock;
 
-isolate_backend::isolate_backend() : worker_([this] { work(); }) {}
+namespace {
+
+constexpr std::int64_t unsafe_heap_mb = 512;
+
+enum class mode { reuse, fresh, unsafe };
+
+std::int64_t micros_since(clock_type::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t).count();
+}
+
+} // namespace
+
+struct isolate_backend::code {
+  std::string source, main;
+  std::int64_t memory_mb = 256;
+  mode how = mode::reuse;
+  bool reuse_context = false;
+  std::string label; // for logs: a short identity
+};
+
+// The isolates of one worker thread. Only that thread touches them.
+struct isolate_backend::worker {
+  struct entry {
+    std::shared_ptr<const code> fn; // keeps the key alive
+    std::unique_ptr<v8_function> compiled;
+    std::size_t heap = 0;
+    std::list<const code*>::iterator recent;
+  };
+
+  worker(int index, counters& c, std::int64_t max_count, std::int64_t max_bytes)
+      : index(index), c(c), max_count(max_count), max_bytes(max_bytes) {}
+
+  ~worker() {
+    c.cached -= static_cast<std::int64_t>(cache.size());
+    c.heap -= static_cast<std::int64_t>(bytes);
+    if (shared)
+      c.unsafe -= 1;
+  }
+
+  int index;
+  counters& c;
+  std::int64_t max_count, max_bytes;
+  std::unordered_map<const code*, entry> cache;
+  std::list<const code*> recent; // most recently used first
+  std::size_t bytes = 0;
+  std::unique_ptr<shared_context> shared;
+  std::map<const code*, std::shared_ptr<const code>> shared_codes; // keeps the shared context's keys alive
+
+  // The cached isolate of `fn`, compiled now if it is not there (r.init_us says so).
+  v8_function* cached(const std::shared_ptr<const code>& fn, std::int64_t timeout_ms, call_result& r) {
+    auto i = cache.find(fn.get());
+    if (i != cache.end()) {
+      c.hits += 1;
+      recent.splice(recent.begin(), recent, i->second.recent);
+      return i->second.compiled.get();
+    }
+    c.misses += 1;
+    auto started = clock_type::now();
+    call_status why = call_status::ok;
+    auto compiled = v8_function::compile(fn->source, fn->main, fn->memory_mb, !fn->reuse_context, timeout_ms, &why);
+    r.init_us = micros_since(started);
+    if (!compiled) {
+      r.status = why;
+      r.output = compiled.err().message;
+      return nullptr;
+    }
+    recent.push_front(fn.get());
+    auto& e = cache[fn.get()];
+    e.fn = fn;
+    e.compiled = std::move(*compiled);
+    e.recent = recent.begin();
+    c.cached += 1;
+    account(e);
+    trim(fn.get());
+    return e.compiled.get();
+  }
+
+  // Re-reads an entry's heap after a call; drops it when its isolate can no longer be used.
+  void after_call(const code* key) {
+    auto i = cache.find(key);
+    if (i == cache.end())
+      return;
+    if (!i->second.compiled->usable()) {
+      drop(i);
+      return;
+    }
+    account(i->second);
+    trim(key);
+  }
+
+  void account(entry& e) {
+    auto now = e.compiled->heap_bytes();
+    c.heap += static_cast<std::int64_t>(now) - static_cast<std::int64_t>(e.heap);
+    bytes = bytes + now - e.heap;
+    e.heap = now;
+  }
+
+  void drop(std::unordered_map<const code*, entry>::iterator i) {
+    bytes -= i->second.heap;
+    c.heap -= static_cast<std::int64_t>(i->second.heap);
+    c.cached -= 1;
+    recent.erase(i->second.recent);
+    cache.erase(i);
+  }
+
+  // Evicts least recently used isolates (never `keep`) until the cache is within its bounds.
+  void trim(const code* keep) {
+    while ((static_cast<std::int64_t>(cache.size()) > max_count || static_cast<std::int64_t>(bytes) > max_bytes) &&
+           !recent.empty() && recent.back() != keep) {
+      auto i = cache.find(recent.back());
+      auto label = i->second.fn->label;
+      drop(i);
+      auto n = ++c.evictions;
+      if (n == 1 || n % 1000 == 0)
+        log_info("isolate worker {}: cache full ({} isolates, {} MB of heap; bounds {} and {} MB per worker): "
+                 "evicted {} ({} evictions so far)",
+                 index, cache.size(), bytes >> 20, max_count, max_bytes >> 20, label, n);
+      else
+        log_debug("isolate worker {}: evicted {}", index, label);
+    }
+  }
+
+  shared_context& shared_for(std::int64_t) {
+    if (shared && (!shared->usable() || static_cast<std::int64_t>(shared->functions()) >= max_count)) {
+      log_info("isolate worker {}: {} the shared context", index, shared->usable() ? "renewing a full" : "replacing a broken");
+      shared.reset();
+      shared_codes.clear();
+      c.unsafe -= 1;
+    }
+    if (!shared) {
+      shared = std::make_unique<shared_context>(unsafe_heap_mb);
+      c.unsafe += 1;
+    }
+    return *shared;
+  }
+
+  call_result load_shared(const std::shared_ptr<const code>& fn, std::int64_t timeout_ms) {
+    auto& ctx = shared_for(timeout_ms);
+    if (ctx.loaded(fn.get()))
+      return {};
+    auto r = ctx.load(fn.get(), fn->source, fn->main, timeout_ms);
+    if (r.status == call_status::ok)
+      shared_codes[fn.get()] = fn;
+    return r;
+  }
+
+  // Prepares `fn` on this worker as its mode says (the init of a slot).
+  call_result prepare(const std::shared_ptr<const code>& fn, std::int64_t timeout_ms) {
+    call_result r;
+    switch (fn->how) {
+      case mode::reuse: cached(fn, timeout_ms, r); break;
+      case mode::fresh: r = check_compiles(fn->source, fn->main, fn->memory_mb, timeout_ms); break;
+      case mode::unsafe: r = load_shared(fn, timeout_ms); break;
+    }
+    return r;
+  }
+
+  call_result call(const std::shared_ptr<const code>& fn, const std::string& params, std::int64_t timeout_ms) {
+    c.calls += 1;
+    switch (fn->how) {
+      case mode::reuse: {
+        call_result prep;
+        auto started = clock_type::now();
+        auto* f = cached(fn, timeout_ms, prep);
+        if (!f)
+          return prep;
+        auto left = std::max<std::int64_t>(1, timeout_ms - micros_since(started) / 1000);
+        auto r = f->call(params, left);
+        after_call(fn.get());
+        r.init_us = prep.init_us;
+        if (r.status == call_status::timeout)
+          r.output = timeout_message(timeout_ms);
+        return r;
+      }
+      case mode::fresh:
+        c.fresh += 1;
+        return call_in_new_isolate(fn->source, fn->main, fn->memory_mb, params, timeout_ms);
+      case mode::unsafe: {
+        auto started = clock_type::now();
+        auto prep = load_shared(fn, timeout_ms);
+        if (prep.status != call_status::ok)
+          return prep;
+        auto left = std::max<std::int64_t>(1, timeout_ms - micros_since(started) / 1000);
+        auto r = shared->call(fn.get(), params, left);
+        r.init_us = prep.init_us;
+        return r;
+      }
+    }
+    return {};
+  }
+};
+
+isolate_backend::isolate_backend(isolate_config cfg) : cfg_(cfg) {
+  if (cfg_.workers <= 0)
+    cfg_.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cfg_.cache_isolates = std::max<std::int64_t>(cfg_.cache_isolates, cfg_.workers);
+  cfg_.cache_mb = std::max<std::int64_t>(cfg_.cache_mb, 1);
+  for (int i = 0; i < cfg_.workers; ++i)
+    queues_.push_back(std::make_unique<queue>());
+  for (int i = 0; i < cfg_.workers; ++i)
+    threads_.emplace_back([this, i] { work(i); });
+  log_info("isolate backend: {} worker thread(s), cache of {} isolates / {} MB, unsafe mode {}", cfg_.workers,
+           cfg_.cache_isolates, cfg_.cache_mb, cfg_.allow_unsafe ? "allowed" : "refused");
+}
 
 isolate_backend::~isolate_backend() {
   {
     std::lock_guard guard{mx_};
     stopping_ = true;
+    for (auto& q : queues_)
+      q->wake.notify_one();
   }
-  cv_.notify_all();
-  worker_.join();
+  for (auto& t : threads_)
+    t.join();
 }
 
-void isolate_backend::post(std::function<void()> task) {
-  {
-    std::lock_guard guard{mx_};
-    tasks_.push_back(std::move(task));
-  }
-  cv_.notify_one();
+isolate_stats isolate_backend::stats() const {
+  isolate_stats s;
+  s.workers = cfg_.workers;
+  s.cached_isolates = counters_.cached;
+  s.cached_heap_bytes = counters_.heap;
+  s.cache_hits = counters_.hits;
+  s.cache_misses = counters_.misses;
+  s.cache_evictions = counters_.evictions;
+  s.calls = counters_.calls;
+  s.fresh_isolates = counters_.fresh;
+  s.unsafe_contexts = counters_.unsafe;
+  s.timeouts = counters_.timeouts;
+  s.out_of_memory = counters_.ooms;
+  std::lock_guard guard{mx_};
+  for (auto& q : queues_)
+    s.queued += static_cast<std::int64_t>(q->tasks.size());
+  return s;
 }
 
-void isolate_backend::work() {
+void isolate_backend::post(int home, task t) {
+  std::lock_guard guard{mx_};
+  auto& q = *queues_[static_cast<std::size_t>(home)];
+  bool stealable = t.stealable;
+  q.tasks.push_back(std::move(t));
+  if (q.idle) {
+    q.idle = false;
+    q.wake.notify_one();
+    return;
+  }
+  if (!stealable)
+    return;
+  for (auto& other : queues_) // the home worker is busy: wake an idle one to take it
+    if (other->idle) {
+      other->idle = false;
+      other->wake.notify_one();
+      return;
+    }
+}
+
+void isolate_backend::work(int index) {
+  auto per_worker = [&](std::int64_t total) { return std::max<std::int64_t>(1, (total + cfg_.workers - 1) / cfg_.workers); };
+  worker w(index, counters_, per_worker(cfg_.cache_isolates), per_worker(cfg_.cache_mb) << 20);
+  auto& own = *queues_[static_cast<std::size_t>(index)];
+  // the next task: our own first, else the oldest stealable one of another worker
+  auto take = [&](task& t) {
+    if (!own.tasks.empty()) {
+      t = std::move(own.tasks.front());
+      own.tasks.pop_front();
+      return true;
+    }
+    for (auto& q : queues_)
+      for (auto i = q->tasks.begin(); i != q->tasks.end(); ++i)
+        if (i->stealable) {
+          t = std::move(*i);
+          q->tasks.erase(i);
+          return true;
+        }
+    return false;
+  };
   for (;;) {
-    std::function<void()> task;
+    task t;
     {
       std::unique_lock lock{mx_};
-      cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty())
-        break;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+      while (!take(t)) {
+        if (stopping_)
+          return; // the worker's isolates are disposed here, on the thread that used them
+        own.idle = true;
+        own.wake.wait(lock);
+        own.idle = false;
+      }
     }
-    task();
+    t.fn(w);
   }
-  slots_.clear(); // isolates are disposed on the thread that used them
 }
 
+std::shared_ptr<const isolate_backend::code> isolate_backend::intern(const container::init_request& req,
+                                                                     std::int64_t memory_mb) {
+  auto c = std::make_shared<code>();
+  c->source = req.code;
+  c->main = req.main;
+  c->memory_mb = memory_mb;
+  c->how = req.mode == "fresh" ? mode::fresh : req.mode == "unsafe" ? mode::unsafe : mode::reuse;
+  c->reuse_context = req.reuse_context;
+  auto hash = std::hash<std::string>{}(req.code);
+  c->label = fmt::format("code {:016x}/{} ({} MB, {}{})", hash, req.main, memory_mb,
+                         req.mode.empty() ? "reuse" : req.mode, req.reuse_context ? ", kept context" : "");
+  if (c->reuse_context)
+    return c; // a kept context is the slot's own state, as a container's memory is
+  // slots of the same code share cached isolates; collisions of the hash just do not share
+  auto& known = codes_[c->label];
+  if (auto old = known.lock(); old && old->source == c->source)
+    return old;
+  known = c;
+  for (auto i = codes_.begin(); i != codes_.end();) // forget codes no slot or cache holds
+    i = i->second.expired() ? codes_.erase(i) : std::next(i);
+  return c;
+}
+
+namespace {
+
+outcome to_outcome(call_result r, bool init) {
+  outcome out;
+  out.logs = std::move(r.logs);
+  out.init_us = r.init_us;
+  switch (r.status) {
+    case call_status::ok:
+      out.kind = outcome_kind::ok;
+      out.output = init ? R"({"ok":true})" : std::move(r.output);
+      break;
+    // a throw answers {"error": ...}, as the nodejs runtime does
+    case call_status::threw: {
+      out.kind = outcome_kind::ok;
+      // the proxy words init failures itself
+      std::string_view prefix = "Initialization has failed due to: ";
+      std::string_view message = r.output;
+      if (init && message.substr(0, prefix.size()) == prefix)
+        message.remove_prefix(prefix.size());
+      out.output = json::dump(json::object{{"error", std::string(message)}});
+      break;
+    }
+    case call_status::timeout: out.kind = outcome_kind::timeout; break;
+    case call_status::oom: out.kind = outcome_kind::oom; break;
+  }
+  return out;
+}
+
+} // namespace
+
 void isolate_backend::create(const container::spec& s, create_done done) {
-  post([this, memory = s.memory_mb, done = std::move(done)] {
-    auto id = next_id_++;
-    slots_[id].memory_mb = memory;
-    done(id);
-  });
+  container::container_id id;
+  {
+    std::lock_guard guard{mx_};
+    id = next_id_++;
+    auto& sl = slots_[id];
+    sl.memory_mb = s.memory_mb;
+    auto fewest = std::min_element(queues_.begin(), queues_.end(), [](auto& a, auto& b) { return a->slots < b->slots; });
+    sl.home = static_cast<int>(fewest - queues_.begin());
+    (*fewest)->slots += 1;
+  }
+  done(id);
 }
 
 void isolate_backend::init(container::container_id id, container::init_request req, op_done done) {
-  post([this, id, req = std::move(req), done = std::move(done)] {
+  std::shared_ptr<const code> fn;
+  int home = 0;
+  {
+    std::lock_guard guard{mx_};
     auto i = slots_.find(id);
     if (i == slots_.end()) {
       done(outcome{outcome_kind::failed, "no such container", {}, 0});
       return;
     }
-    auto started = std::chrono::steady_clock::now();
-    auto fn = v8_function::compile(req.code, req.main, i->second.memory_mb);
-    outcome out{outcome_kind::ok, R"({"ok":true})", {}, 0};
-    if (fn)
-      i->second.fn = std::move(*fn);
-    else
-      out.output = json::dump(json::object{{"error", fn.err().message}});
-    out.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    home = i->second.home;
+    if (req.mode == "unsafe" && !cfg_.allow_unsafe) {
+      done(outcome{outcome_kind::ok,
+                   json::dump(json::object{{"error", "Initialization has failed due to: isolate-mode 'unsafe' is not "
+                                                     "allowed on this node."}}),
+                   {},
+                   0});
+      return;
+    }
+    fn = intern(req, i->second.memory_mb);
+    i->second.fn = fn;
+  }
+  auto prepare = [this, id, fn, timeout = req.timeout_ms, done = std::move(done)](worker& w) {
+    auto started = clock_type::now();
+    auto r = w.prepare(fn, timeout);
+    bool ok = r.status == call_status::ok;
+    auto out = to_outcome(std::move(r), true);
+    out.init_us = -1;
+    out.duration_us = micros_since(started);
+    if (!ok) {
+      std::lock_guard guard{mx_};
+      if (auto i = slots_.find(id); i != slots_.end() && i->second.fn == fn)
+        i->second.fn.reset();
+    }
     done(std::move(out));
-  });
+  };
+  post(home, task{std::move(prepare), false}); // compiles on the home worker, where the calls go
 }
 
 void isolate_backend::run(container::container_id id, container::run_request req, op_done done) {
-  post([this, id, req = std::move(req), done = std::move(done)] {
+  std::shared_ptr<const code> fn;
+  int home = 0;
+  {
+    std::lock_guard guard{mx_};
     auto i = slots_.find(id);
-    if (i == slots_.end() || !i->second.fn) {
-      done(outcome{outcome_kind::failed, "no such container", {}, 0});
-      return;
+    if (i != slots_.end()) {
+      fn = i->second.fn;
+      home = i->second.home;
     }
+  }
+  if (!fn) {
+    done(outcome{outcome_kind::failed, "no such container", {}, 0});
+    return;
+  }
+  bool stealable = !(fn->how == mode::reuse && fn->reuse_context);
+  auto call = [this, fn, req = std::move(req), done = std::move(done)](worker& w) {
     auto msg = json::parse(req.message_json);
     const json::value* value = msg ? msg->find("value") : nullptr;
-    auto started = std::chrono::steady_clock::now();
-    auto r = i->second.fn->call(value ? json::dump(*value) : "{}", req.timeout_ms);
-    outcome out;
-    out.logs = std::move(r.logs);
-    out.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
-    switch (r.status) {
-      case call_status::ok: out.kind = outcome_kind::ok; out.output = std::move(r.output); break;
-      // a throw answers {"error": ...}, as the nodejs runtime does
-      case call_status::threw: out.kind = outcome_kind::ok; out.output = json::dump(json::object{{"error", r.output}}); break;
-      case call_status::timeout: out.kind = outcome_kind::timeout; break;
-      case call_status::oom: out.kind = outcome_kind::oom; break;
-    }
+    auto started = clock_type::now();
+    auto r = w.call(fn, value ? json::dump(*value) : "{}", req.timeout_ms);
+    if (r.status == call_status::timeout)
+      counters_.timeouts += 1;
+    if (r.status == call_status::oom)
+      counters_.ooms += 1;
+    auto out = to_outcome(std::move(r), false);
+    out.duration_us = micros_since(started);
     done(std::move(out));
-  });
+  };
+  post(home, task{std::move(call), stealable});
 }
 
-void isolate_backend::suspend(container::container_id, flag_done done) {
-  post([done = std::move(done)] { done(true); });
-}
+void isolate_backend::suspend(container::container_id, flag_done done) { done(true); }
 
-void isolate_backend::resume(container::container_id, flag_done done) {
-  post([done = std::move(done)] { done(true); });
-}
+void isolate_backend::resume(container::container_id, flag_done done) { done(true); }
 
 void isolate_backend::destroy(container::container_id id, std::function<void()> done) {
-  post([this, id, done = std::move(done)] {
-    slots_.erase(id);
-    done();
-  });
+  {
+    std::lock_guard guard{mx_};
+    if (auto i = slots_.find(id); i != slots_.end()) {
+      queues_[static_cast<std::size_t>(i->second.home)]->slots -= 1;
+      slots_.erase(i);
+    }
+  }
+  done();
 }
 
 } // namespace whisk::isolate

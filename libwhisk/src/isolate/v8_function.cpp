@@ -111,27 +111,51 @@ std::string module_source(const std::string& code, const std::string& name) {
          "return undefined; })()";
 }
 
-} // namespace
 
-struct v8_function::state {
+// An isolate with a bounded heap, console capture and a way out near the heap limit. The
+// owner keeps it on one thread at a time.
+struct engine {
   std::unique_ptr<v8::ArrayBuffer::Allocator> allocator{v8::ArrayBuffer::Allocator::NewDefaultAllocator()};
   v8::Isolate* iso = nullptr;
-  v8::Global<v8::Context> context;
-  v8::Global<v8::Function> main;
   std::vector<std::string>* logs = nullptr; // the running call's log lines
   std::atomic<bool> oom{false};
-  bool broken = false;
+  bool broken = false; // hit its heap limit: not used again
 
-  ~state() {
-    main.Reset();
-    context.Reset();
-    if (iso)
-      iso->Dispose();
+  explicit engine(std::int64_t heap_limit_mb) {
+    ensure_v8();
+    v8::Isolate::CreateParams params;
+    params.array_buffer_allocator = allocator.get();
+    params.constraints.ConfigureDefaultsFromHeapSize(0, static_cast<std::size_t>(heap_limit_mb) << 20);
+    iso = v8::Isolate::New(params);
+    iso->AddNearHeapLimitCallback(&engine::near_heap_limit, this);
+  }
+  ~engine() { iso->Dispose(); }
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  std::size_t heap_bytes() const {
+    v8::HeapStatistics hs;
+    iso->GetHeapStatistics(&hs);
+    return hs.total_heap_size() + hs.external_memory();
+  }
+
+  // A new context with `console` wired to this engine; needs a HandleScope.
+  v8::Local<v8::Context> new_context() {
+    auto ctx = v8::Context::New(iso);
+    v8::Context::Scope scope(ctx);
+    auto self = v8::External::New(iso, this);
+    auto console = v8::Object::New(iso);
+    auto out = [](const v8::FunctionCallbackInfo<v8::Value>& i) { engine::console(i, "stdout"); };
+    auto err = [](const v8::FunctionCallbackInfo<v8::Value>& i) { engine::console(i, "stderr"); };
+    for (auto [name, fn] : {std::pair{"log", +out}, {"info", +out}, {"debug", +out}, {"warn", +err}, {"error", +err}})
+      console->Set(ctx, str(iso, name), v8::Function::New(ctx, fn, self).ToLocalChecked()).Check();
+    ctx->Global()->Set(ctx, str(iso, "console"), console).Check();
+    return ctx;
   }
 
   static void console(const v8::FunctionCallbackInfo<v8::Value>& info, const char* stream) {
-    auto* st = static_cast<state*>(info.Data().As<v8::External>()->Value());
-    if (!st->logs)
+    auto* e = static_cast<engine*>(info.Data().As<v8::External>()->Value());
+    if (!e->logs)
       return;
     auto* iso = info.GetIsolate();
     auto ctx = iso->GetCurrentContext();
@@ -145,99 +169,60 @@ struct v8_function::state {
       else
         line += text(iso, info[i]);
     }
-    st->logs->push_back(container::format_log_line(stream, line));
+    e->logs->push_back(container::format_log_line(stream, line));
   }
 
   // Near the heap limit: stop the call and give V8 room to unwind instead of aborting.
   static std::size_t near_heap_limit(void* data, std::size_t current, std::size_t) {
-    auto* st = static_cast<state*>(data);
-    st->oom = true;
-    st->iso->TerminateExecution();
+    auto* e = static_cast<engine*>(data);
+    e->oom = true;
+    e->iso->TerminateExecution();
     return current + (32u << 20);
   }
 };
 
-v8_function::v8_function(std::unique_ptr<state> s) : state_(std::move(s)) {}
-
-v8_function::~v8_function() = default;
-
-bool v8_function::usable() const { return !state_->broken; }
-
-expected<std::unique_ptr<v8_function>> v8_function::compile(const std::string& code, const std::string& main_name,
-                                                            std::int64_t heap_limit_mb) {
-  if (!is_valid_identifier(main_name))
-    return make_error(errc::bad_request, "'" + main_name + "' is not a valid function name");
-  ensure_v8();
-  auto st = std::make_unique<state>();
-  v8::Isolate::CreateParams params;
-  params.array_buffer_allocator = st->allocator.get();
-  params.constraints.ConfigureDefaultsFromHeapSize(0, static_cast<std::size_t>(heap_limit_mb) << 20);
-  st->iso = v8::Isolate::New(params);
-  auto* iso = st->iso;
-  iso->AddNearHeapLimitCallback(&state::near_heap_limit, st.get());
-  v8::Isolate::Scope isolate_scope(iso);
-  v8::HandleScope handles(iso);
-  auto ctx = v8::Context::New(iso);
-  v8::Context::Scope context_scope(ctx);
-  auto self = v8::External::New(iso, st.get());
-  auto console = v8::Object::New(iso);
-  auto out = [](const v8::FunctionCallbackInfo<v8::Value>& i) { state::console(i, "stdout"); };
-  auto err = [](const v8::FunctionCallbackInfo<v8::Value>& i) { state::console(i, "stderr"); };
-  for (auto [name, fn] : {std::pair{"log", +out}, {"info", +out}, {"debug", +out}, {"warn", +err}, {"error", +err}})
-    console->Set(ctx, str(iso, name), v8::Function::New(ctx, fn, self).ToLocalChecked()).Check();
-  ctx->Global()->Set(ctx, str(iso, "console"), console).Check();
-  v8::TryCatch trap(iso);
-  v8::Local<v8::Script> script;
-  v8::Local<v8::Value> fn;
-  if (!v8::Script::Compile(ctx, str(iso, module_source(code, main_name))).ToLocal(&script) || !script->Run(ctx).ToLocal(&fn))
-    return make_error(errc::bad_request, "Initialization has failed due to: " + text(iso, trap.Exception()));
-  if (!fn->IsFunction())
-    return make_error(errc::bad_request, "Initialization has failed due to: the action does not define a function '" + main_name + "'");
-  st->context.Reset(iso, ctx);
-  st->main.Reset(iso, fn.As<v8::Function>());
-  return std::unique_ptr<v8_function>(new v8_function(std::move(st)));
+std::int64_t micros_since(clock_type::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t).count();
 }
 
-call_result v8_function::call(const std::string& params_json, std::int64_t timeout_ms) {
+// Runs user code (`body`) in `ctx` under the time limit, with console lines going to the
+// result's logs, a returned Promise settled, and termination classified. `body` returns the
+// value (empty when it threw) or sets out.status/out.output itself. With `stringify`, an ok
+// value becomes out.output as JSON; `value`, when given, receives it. Needs the isolate,
+// a HandleScope and `ctx` entered.
+template <class Body>
+call_result guarded(engine& e, v8::Local<v8::Context> ctx, std::int64_t timeout_ms, const char* error_prefix,
+                    bool stringify, Body&& body, v8::Local<v8::Value>* value = nullptr) {
   call_result out;
-  auto& st = *state_;
-  if (st.broken) {
+  auto* iso = e.iso;
+  if (e.broken) {
     out.status = call_status::oom;
     out.output = oom_message;
     return out;
   }
-  auto* iso = st.iso;
-  v8::Isolate::Scope isolate_scope(iso);
-  v8::HandleScope handles(iso);
-  auto ctx = st.context.Get(iso);
-  v8::Context::Scope context_scope(ctx);
   v8::TryCatch trap(iso);
-  st.logs = &out.logs;
+  e.logs = &out.logs;
   auto token = watchdog::instance().arm(iso, clock_type::now() + std::chrono::milliseconds(timeout_ms));
-  v8::Local<v8::Value> arg, result;
-  bool called = false;
-  if (v8::JSON::Parse(ctx, str(iso, params_json)).ToLocal(&arg) &&
-      st.main.Get(iso)->Call(ctx, ctx->Global(), 1, &arg).ToLocal(&result)) {
-    called = true;
-    if (result->IsPromise()) {
-      iso->PerformMicrotaskCheckpoint();
-      auto promise = result.As<v8::Promise>();
-      if (promise->State() == v8::Promise::kRejected) {
-        out.status = call_status::threw;
-        out.output = "An error has occurred: " + text(iso, promise->Result());
-      } else if (promise->State() == v8::Promise::kPending) {
-        out.status = call_status::threw;
-        out.output = "The action's Promise did not settle (there are no timers in an isolate).";
-      }
-      result = promise->Result();
+  v8::Local<v8::Value> result;
+  bool returned = body(out).ToLocal(&result);
+  if (returned && result->IsPromise()) {
+    iso->PerformMicrotaskCheckpoint();
+    auto promise = result.As<v8::Promise>();
+    if (promise->State() == v8::Promise::kRejected) {
+      out.status = call_status::threw;
+      out.output = error_prefix + text(iso, promise->Result());
+    } else if (promise->State() == v8::Promise::kPending) {
+      out.status = call_status::threw;
+      out.output = "The action's Promise did not settle (there are no timers in an isolate).";
     }
+    result = promise->Result();
   }
   bool fired = watchdog::instance().disarm(token);
-  st.logs = nullptr;
-  if (st.oom || trap.HasTerminated() || fired) {
+  e.logs = nullptr;
+  if (e.oom || trap.HasTerminated() || fired) {
     iso->CancelTerminateExecution();
-    if (st.oom) {
-      st.broken = true; // an isolate that hit its heap limit is not used again
+    if (e.oom) {
+      e.broken = true;
       out.status = call_status::oom;
       out.output = oom_message;
     } else {
@@ -246,12 +231,16 @@ call_result v8_function::call(const std::string& params_json, std::int64_t timeo
     }
     return out;
   }
-  if (!called) {
+  if (out.status != call_status::ok)
+    return out;
+  if (!returned) {
     out.status = call_status::threw;
-    out.output = "An error has occurred: " + text(iso, trap.Exception());
+    out.output = error_prefix + text(iso, trap.Exception());
     return out;
   }
-  if (out.status != call_status::ok)
+  if (value)
+    *value = result;
+  if (!stringify)
     return out;
   if (result->IsUndefined() || result->IsNull()) {
     out.output = "{}";
@@ -265,6 +254,239 @@ call_result v8_function::call(const std::string& params_json, std::int64_t timeo
   }
   out.output = text(iso, json);
   return out;
+}
+
+constexpr const char* init_prefix = "Initialization has failed due to: ";
+constexpr const char* run_prefix = "An error has occurred: ";
+
+// Runs the module-wrapped script in `ctx` and hands back its main function.
+call_result instantiate(engine& e, v8::Local<v8::Context> ctx, v8::Local<v8::UnboundScript> script,
+                        const std::string& main_name, std::int64_t timeout_ms, const char* prefix,
+                        v8::Local<v8::Function>& fn) {
+  v8::Local<v8::Value> made;
+  auto r = guarded(
+      e, ctx, timeout_ms, prefix, false, [&](call_result&) { return script->BindToCurrentContext()->Run(ctx); }, &made);
+  if (r.status == call_status::ok && !made->IsFunction()) {
+    r.status = call_status::threw;
+    r.output = std::string(prefix) + "the action does not define a function '" + main_name + "'";
+  }
+  if (r.status == call_status::ok)
+    fn = made.As<v8::Function>();
+  return r;
+}
+
+// Compiles the module wrapper of `code` (no user code runs).
+call_result compile_script(engine& e, const std::string& code, const std::string& main_name,
+                           v8::Local<v8::UnboundScript>& script) {
+  call_result r;
+  if (!is_valid_identifier(main_name)) {
+    r.status = call_status::threw;
+    r.output = "'" + main_name + "' is not a valid function name";
+    return r;
+  }
+  v8::TryCatch trap(e.iso);
+  v8::ScriptCompiler::Source source(str(e.iso, module_source(code, main_name)));
+  if (!v8::ScriptCompiler::CompileUnboundScript(e.iso, &source).ToLocal(&script)) {
+    r.status = call_status::threw;
+    r.output = init_prefix + text(e.iso, trap.Exception());
+  }
+  return r;
+}
+
+// Calls `fn` with the JSON parameters.
+call_result call_main(engine& e, v8::Local<v8::Context> ctx, v8::Local<v8::Function> fn, const std::string& params_json,
+                      std::int64_t timeout_ms) {
+  return guarded(e, ctx, timeout_ms, run_prefix, true, [&](call_result&) -> v8::MaybeLocal<v8::Value> {
+    v8::Local<v8::Value> arg;
+    if (!v8::JSON::Parse(ctx, str(e.iso, params_json)).ToLocal(&arg))
+      return {};
+    return fn->Call(ctx, ctx->Global(), 1, &arg);
+  });
+}
+
+// Compiles and instantiates in a new context of `e`: the first half of every mode.
+call_result load_into(engine& e, v8::Local<v8::Context> ctx, const std::string& code, const std::string& main_name,
+                      std::int64_t timeout_ms, v8::Local<v8::UnboundScript>& script, v8::Local<v8::Function>& fn) {
+  auto r = compile_script(e, code, main_name, script);
+  if (r.status != call_status::ok)
+    return r;
+  return instantiate(e, ctx, script, main_name, timeout_ms, init_prefix, fn);
+}
+
+// Calls `fn` after `made` (the loading step that began at `started`) within what is left of
+// the time limit; the result carries the loading step's log lines first.
+call_result call_after_load(engine& e, v8::Local<v8::Context> ctx, v8::Local<v8::Function> fn, const std::string& params_json,
+                            std::int64_t timeout_ms, clock_type::time_point started, call_result made) {
+  auto left = timeout_ms - micros_since(started) / 1000;
+  auto r = call_main(e, ctx, fn, params_json, std::max<std::int64_t>(left, 1));
+  if (r.status == call_status::timeout)
+    r.output = timeout_message(timeout_ms);
+  made.logs.insert(made.logs.end(), std::make_move_iterator(r.logs.begin()), std::make_move_iterator(r.logs.end()));
+  r.logs = std::move(made.logs);
+  return r;
+}
+
+// A throw-away isolate: loads the code and, when `params_json` is given, calls it once.
+call_result in_new_isolate(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
+                           const std::string* params_json, std::int64_t timeout_ms) {
+  auto started = clock_type::now();
+  engine e(heap_limit_mb);
+  v8::Isolate::Scope isolate_scope(e.iso);
+  v8::HandleScope handles(e.iso);
+  auto ctx = e.new_context();
+  v8::Context::Scope context_scope(ctx);
+  v8::Local<v8::UnboundScript> script;
+  v8::Local<v8::Function> fn;
+  auto made = load_into(e, ctx, code, main_name, timeout_ms, script, fn);
+  made.init_us = micros_since(started);
+  if (made.status != call_status::ok || !params_json)
+    return made;
+  auto init_us = made.init_us;
+  auto r = call_after_load(e, ctx, fn, *params_json, timeout_ms, started, std::move(made));
+  r.init_us = init_us;
+  return r;
+}
+
+} // namespace
+
+// ---- v8_function (reuse mode) ----------------------------------------------------------
+
+struct v8_function::state {
+  explicit state(std::int64_t heap_limit_mb) : e(heap_limit_mb) {}
+  engine e; // first: the handles below are released before the isolate goes
+  std::string main_name;
+  bool per_call = false;
+  v8::Global<v8::UnboundScript> script;
+  v8::Global<v8::Context> context; // the kept context (not per call)
+  v8::Global<v8::Function> main;
+};
+
+v8_function::v8_function(std::unique_ptr<state> s) : state_(std::move(s)) {}
+
+v8_function::~v8_function() = default;
+
+bool v8_function::usable() const { return !state_->e.broken; }
+
+std::size_t v8_function::heap_bytes() const { return state_->e.heap_bytes(); }
+
+expected<std::unique_ptr<v8_function>> v8_function::compile(const std::string& code, const std::string& main_name,
+                                                            std::int64_t heap_limit_mb, bool context_per_call,
+                                                            std::int64_t init_timeout_ms, call_status* why) {
+  auto st = std::make_unique<state>(heap_limit_mb);
+  st->main_name = main_name;
+  st->per_call = context_per_call;
+  auto* iso = st->e.iso;
+  v8::Isolate::Scope isolate_scope(iso);
+  v8::HandleScope handles(iso);
+  auto ctx = st->e.new_context();
+  v8::Context::Scope context_scope(ctx);
+  v8::Local<v8::UnboundScript> script;
+  v8::Local<v8::Function> fn;
+  auto r = load_into(st->e, ctx, code, main_name, init_timeout_ms, script, fn);
+  if (why)
+    *why = r.status;
+  if (r.status != call_status::ok)
+    return make_error(errc::bad_request, r.output);
+  st->script.Reset(iso, script);
+  if (!context_per_call) {
+    st->context.Reset(iso, ctx);
+    st->main.Reset(iso, fn);
+  }
+  return std::unique_ptr<v8_function>(new v8_function(std::move(st)));
+}
+
+call_result v8_function::call(const std::string& params_json, std::int64_t timeout_ms) {
+  auto& st = *state_;
+  auto* iso = st.e.iso;
+  v8::Isolate::Scope isolate_scope(iso);
+  v8::HandleScope handles(iso);
+  if (!st.per_call) {
+    auto ctx = st.context.Get(iso);
+    v8::Context::Scope context_scope(ctx);
+    return call_main(st.e, ctx, st.main.Get(iso), params_json, timeout_ms);
+  }
+  // a context of its own: the top-level code runs again, inside the call's time limit
+  auto started = clock_type::now();
+  auto ctx = st.e.new_context();
+  v8::Context::Scope context_scope(ctx);
+  v8::Local<v8::Function> fn;
+  auto made = instantiate(st.e, ctx, st.script.Get(iso), st.main_name, timeout_ms, run_prefix, fn);
+  if (made.status != call_status::ok)
+    return made;
+  return call_after_load(st.e, ctx, fn, params_json, timeout_ms, started, std::move(made));
+}
+
+// ---- fresh mode -------------------------------------------------------------------------
+
+call_result check_compiles(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
+                           std::int64_t timeout_ms) {
+  return in_new_isolate(code, main_name, heap_limit_mb, nullptr, timeout_ms);
+}
+
+call_result call_in_new_isolate(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
+                                const std::string& params_json, std::int64_t timeout_ms) {
+  return in_new_isolate(code, main_name, heap_limit_mb, &params_json, timeout_ms);
+}
+
+// ---- shared_context (unsafe mode) -------------------------------------------------------
+
+struct shared_context::state {
+  explicit state(std::int64_t heap_limit_mb) : e(heap_limit_mb) {}
+  engine e;
+  v8::Global<v8::Context> context;
+  std::map<const void*, v8::Global<v8::Function>> functions;
+};
+
+shared_context::shared_context(std::int64_t heap_limit_mb) : state_(std::make_unique<state>(heap_limit_mb)) {
+  auto* iso = state_->e.iso;
+  v8::Isolate::Scope isolate_scope(iso);
+  v8::HandleScope handles(iso);
+  state_->context.Reset(iso, state_->e.new_context());
+}
+
+shared_context::~shared_context() = default;
+
+bool shared_context::usable() const { return !state_->e.broken; }
+std::size_t shared_context::heap_bytes() const { return state_->e.heap_bytes(); }
+std::size_t shared_context::functions() const { return state_->functions.size(); }
+bool shared_context::loaded(const void* key) const { return state_->functions.count(key) > 0; }
+void shared_context::forget(const void* key) { state_->functions.erase(key); }
+
+call_result shared_context::load(const void* key, const std::string& code, const std::string& main_name,
+                                 std::int64_t timeout_ms) {
+  if (loaded(key))
+    return {};
+  auto started = clock_type::now();
+  auto& st = *state_;
+  auto* iso = st.e.iso;
+  v8::Isolate::Scope isolate_scope(iso);
+  v8::HandleScope handles(iso);
+  auto ctx = st.context.Get(iso);
+  v8::Context::Scope context_scope(ctx);
+  v8::Local<v8::UnboundScript> script;
+  v8::Local<v8::Function> fn;
+  auto r = load_into(st.e, ctx, code, main_name, timeout_ms, script, fn);
+  if (r.status == call_status::ok)
+    st.functions[key].Reset(iso, fn);
+  r.init_us = micros_since(started);
+  return r;
+}
+
+call_result shared_context::call(const void* key, const std::string& params_json, std::int64_t timeout_ms) {
+  auto& st = *state_;
+  auto i = st.functions.find(key);
+  if (i == st.functions.end()) {
+    call_result r;
+    r.status = call_status::threw;
+    r.output = "The function is not loaded.";
+    return r;
+  }
+  auto* iso = st.e.iso;
+  v8::Isolate::Scope isolate_scope(iso);
+  v8::HandleScope handles(iso);
+  auto ctx = st.context.Get(iso);
+  v8::Context::Scope context_scope(ctx);
+  return call_main(st.e, ctx, i->second.Get(iso), params_json, timeout_ms);
 }
 
 } // namespace whisk::isolate

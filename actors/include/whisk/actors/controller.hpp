@@ -5,6 +5,7 @@
 #include "whisk/actors/protocol.hpp"
 #include "whisk/api/rest_api.hpp"
 #include "whisk/http/server.hpp"
+#include "whisk/metrics.hpp"
 
 namespace whisk {
 
@@ -29,6 +30,8 @@ using controller_actor = caf::typed_actor<
 
 struct controller_config {
   api::rest_config rest;
+  // Adds samples of other parts of the node (the isolate cache, say) to GET /metrics.
+  std::function<void(std::vector<metrics::sample>&)> extra_metrics;
 };
 
 controller_actor spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg);

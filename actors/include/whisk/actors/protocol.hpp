@@ -34,12 +34,14 @@ struct action_ref {
   std::int64_t log_limit_bytes = 10 << 20;
   std::int64_t concurrency = 1;
   std::string env_json = "{}";
+  std::string mode;           // js:isolate: reuse, fresh or unsafe
+  bool reuse_context = false; // js:isolate: keep one context across calls
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, action_ref& x) {
   return f(caf::meta::type_name("action_ref"), x.ns, x.name, x.version, x.revision, x.kind, x.code, x.main, x.binary,
-           x.timeout_ms, x.memory_mb, x.log_limit_bytes, x.concurrency, x.env_json);
+           x.timeout_ms, x.memory_mb, x.log_limit_bytes, x.concurrency, x.env_json, x.mode, x.reuse_context);
 }
 
 struct run_msg {
@@ -88,12 +90,13 @@ struct backend_event {
   std::string output;
   std::vector<std::string> logs;
   std::int64_t duration_us = 0;
+  std::int64_t init_us = -1;      // run: the backend had to prepare the runtime first
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backend_event& x) {
   return f(caf::meta::type_name("backend_event"), x.op, x.ok, x.container, x.activation_id, x.outcome, x.output,
-           x.logs, x.duration_us);
+           x.logs, x.duration_us, x.init_us);
 }
 
 // A proxy tells its pool what became of its container.

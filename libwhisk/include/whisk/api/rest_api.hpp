@@ -29,6 +29,7 @@ using invoke_hook = std::function<void(invocation, http::responder)>;
 struct rest_config {
   std::string api_host = "http://127.0.0.1:3233";
   std::int64_t max_blocking_wait_ms = 60000;
+  bool allow_unsafe_isolates = false; // js:isolate actions may use isolate-mode "unsafe"
 };
 
 class rest_api {

@@ -26,6 +26,8 @@ struct init_request {
   std::string env_json = "{}"; // environment for the action, a JSON object of strings
   std::int64_t timeout_ms = 60000;
   std::int64_t log_limit_bytes = 10 << 20;
+  std::string mode;           // how a runtime may run the code; isolates: "reuse", "fresh", "unsafe"
+  bool reuse_context = false; // isolates: keep one context across calls (reuse mode)
 };
 
 struct run_request {
@@ -47,6 +49,7 @@ struct outcome {
   std::string output;  // the runtime's answer line (ok) or a reason (others)
   std::vector<std::string> logs;
   std::int64_t duration_us = 0;
+  std::int64_t init_us = -1; // a run that had to prepare its runtime first (a cold isolate)
 };
 
 class backend {

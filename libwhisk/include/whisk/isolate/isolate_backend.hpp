@@ -1,24 +1,52 @@
 #pragma once
-// Containerless functions as a container backend: a "container" is a V8 isolate holding one
-// compiled action, run on the backend's worker thread (never on HTTP or actor threads).
+// Containerless functions as a container backend. A "container" here is a slot holding one
+// action's code; its calls run on a fixed set of worker threads (never on HTTP or actor
+// threads), each with its own isolates:
+//   reuse   each worker keeps a compiled isolate per action in a bounded cache (count and
+//           heap bytes, least recently used evicted); calls get a fresh context, or the
+//           kept one when the action opts in
+//   fresh   a new isolate for every call, disposed after it
+//   unsafe  one shared isolate and context per worker; refused unless allowed
+// Each slot has a home worker (the one with fewest slots when it was made): its calls queue
+// there and find the isolate compiled, and a slot's kept context stays on one thread. An idle
+// worker takes queued calls of other workers unless they need a kept context.
 // Nothing to freeze: suspend and resume succeed at once.
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "whisk/container/container.hpp"
 
 namespace whisk::isolate {
 
-class v8_function;
+struct isolate_config {
+  int workers = 0;                       // 0: one per core
+  std::int64_t cache_isolates = 64;      // cached isolates in all workers together
+  std::int64_t cache_mb = 512;           // their heap, in all workers together
+  bool allow_unsafe = false;             // unsafe mode may be used
+};
+
+// Counters for metrics; a snapshot of atomics, consistent enough for monitoring.
+struct isolate_stats {
+  std::int64_t workers = 0;
+  std::int64_t cached_isolates = 0, cached_heap_bytes = 0;
+  std::int64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
+  std::int64_t calls = 0, fresh_isolates = 0, unsafe_contexts = 0;
+  std::int64_t timeouts = 0, out_of_memory = 0;
+  std::int64_t queued = 0;
+};
 
 class isolate_backend final : public container::backend {
 public:
-  isolate_backend();
+  explicit isolate_backend(isolate_config cfg = {});
   ~isolate_backend() override;
   std::string name() const override { return "isolate"; }
   void create(const container::spec& s, create_done done) override;
@@ -28,21 +56,50 @@ public:
   void resume(container::container_id id, flag_done done) override;
   void destroy(container::container_id id, std::function<void()> done) override;
 
+  isolate_stats stats() const;
+  const isolate_config& config() const { return cfg_; }
+
+  struct code;   // one action's code and how to run it, shared by its slots
+  struct worker; // a worker thread's isolates
+
 private:
   struct slot {
     std::int64_t memory_mb = 256;
-    std::unique_ptr<v8_function> fn;
+    int home = 0;                   // the worker its calls go to first
+    std::shared_ptr<const code> fn; // set by a successful init
   };
-  void post(std::function<void()> task);
-  void work();
+  struct task {
+    std::function<void(worker&)> fn;
+    bool stealable = true; // another worker may take it (not when the call needs its home's kept context)
+  };
+  struct queue {
+    std::deque<task> tasks;
+    std::condition_variable wake;
+    bool idle = false;
+    std::int64_t slots = 0;
+  };
+  void post(int home, task t);
+  void work(int index);
+  std::shared_ptr<const code> intern(const container::init_request& req, std::int64_t memory_mb);
 
-  std::mutex mx_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
+  isolate_config cfg_;
+  mutable std::mutex mx_;
+  std::vector<std::unique_ptr<queue>> queues_; // one per worker
   bool stopping_ = false;
-  std::map<container::container_id, slot> slots_; // touched only on the worker thread
+  std::map<container::container_id, slot> slots_;
+  std::map<std::string, std::weak_ptr<const code>> codes_; // identity -> code, so slots share isolates
   container::container_id next_id_ = 1;
-  std::thread worker_;
+  std::vector<std::thread> threads_;
+
+public:
+  // counters, updated by the workers
+  struct counters {
+    std::atomic<std::int64_t> cached{0}, heap{0}, hits{0}, misses{0}, evictions{0}, calls{0}, fresh{0}, unsafe{0},
+        timeouts{0}, ooms{0};
+  };
+
+private:
+  counters counters_;
 };
 
 } // namespace whisk::isolate
