@@ -62,6 +62,19 @@ struct isolate_backend::worker {
   std::size_t bytes = 0;
   std::unique_ptr<shared_context> shared;
   std::map<const code*, std::shared_ptr<const code>> shared_codes; // keeps the shared context's keys alive
+  std::vector<const code*> spare_wanted; // isolates that used up their prepared context
+
+  // Idle time: make the next context of an isolate that will likely be called again.
+  bool idle_work() {
+    while (!spare_wanted.empty()) {
+      auto key = spare_wanted.back();
+      spare_wanted.pop_back();
+      auto i = cache.find(key);
+      if (i != cache.end() && i->second.compiled->prepare())
+        return true;
+    }
+    return false;
+  }
 
   // The cached isolate of `fn`, compiled now if it is not there (r.init_us says so).
   v8_function* cached(const std::shared_ptr<const code>& fn, std::int64_t timeout_ms, call_result& r) {
@@ -184,6 +197,8 @@ struct isolate_backend::worker {
         auto left = std::max<std::int64_t>(1, timeout_ms - micros_since(started) / 1000);
         auto r = f->call(params, left);
         after_call(fn.get());
+        if (!fn->reuse_context)
+          spare_wanted.push_back(fn.get());
         r.init_us = prep.init_us;
         if (r.status == call_status::timeout)
           r.output = timeout_message(timeout_ms);
@@ -297,6 +312,12 @@ void isolate_backend::work(int index) {
       while (!take(t)) {
         if (stopping_)
           return; // the worker's isolates are disposed here, on the thread that used them
+        if (!w.spare_wanted.empty()) {
+          lock.unlock();
+          w.idle_work();
+          lock.lock();
+          continue;
+        }
         own.idle = true;
         own.wake.wait(lock);
         own.idle = false;

@@ -44,6 +44,9 @@ public:
   // after which this function is unusable (compile a new one).
   call_result call(const std::string& params_json, std::int64_t timeout_ms = 60000);
   bool usable() const;
+  // With a context per call: makes the next call's context now (idle time); false when there
+  // is nothing to do.
+  bool prepare();
   // Bytes of heap the isolate holds now (committed), for cache accounting.
   std::size_t heap_bytes() const;
 

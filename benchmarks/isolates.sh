@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Containerless functions side by side, one run on this machine, same load generator and the
+# same function (main({n}) => ({n: 2*n})): whisk-node js:isolate in each mode, a whisk-node
+# nodejs container, Cloudflare's workerd (npm package, pinned in peers/package.json) and a
+# bare node:http server, all on 127.0.0.1. Prints a Markdown table; suite.sh includes it.
+#   benchmarks/isolates.sh [SECONDS_PER_RUN]   (default 8)
+# Set WHISK_SKIP_BUILD=1 when the Release build is fresh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-8}
+WARM=2
+CONNS=4
+if [[ -z "${WHISK_SKIP_BUILD:-}" ]]; then
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build -j 2 >/dev/null
+fi
+LOAD=build/benchmarks/whisk-load
+WORKERD=benchmarks/peers/node_modules/.bin/workerd
+if [[ ! -x $WORKERD ]]; then
+  echo "isolates: installing workerd from the npm registry" >&2
+  (cd benchmarks/peers && npm ci --no-audit --no-fund >/dev/null 2>&1)
+fi
+
+DIR=$(mktemp -d /tmp/whisk-isolates.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+json_get() {
+  python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): d=d[k]
+print(d)' "$1" "$2"
+}
+wait_http() { for _ in $(seq 100); do curl -s -o /dev/null -X POST -d '{"n":1}' "$1" && return 0; sleep 0.05; done; return 1; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# --- servers ---
+build/apps/whisk-node --port=0 --data-dir="$DIR/data" --log-level=warn --stem-cells=none --isolate-unsafe \
+  >"$DIR/node.log" 2>&1 &
+NODE_PID=$!
+PIDS+=($NODE_PID)
+for _ in $(seq 100); do [[ -s "$DIR/data/wskprops" ]] && break; sleep 0.05; done
+APIHOST=$(sed -n 's/^APIHOST=//p' "$DIR/data/wskprops")
+AUTH=$(sed -n 's/^AUTH=//p' "$DIR/data/wskprops")
+API="$APIHOST/api/v1/namespaces/_"
+
+WD_PORT=$(free_port)
+cp benchmarks/peers/workerd/worker.js "$DIR/"
+sed "s/@PORT@/$WD_PORT/g" benchmarks/peers/workerd/config.capnp.in >"$DIR/config.capnp"
+$WORKERD serve "$DIR/config.capnp" >"$DIR/workerd.log" 2>&1 &
+WD_PID=$!
+PIDS+=($WD_PID)
+wait_http "http://127.0.0.1:$WD_PORT/" || { echo "workerd did not start"; cat "$DIR/workerd.log"; exit 1; }
+
+node benchmarks/peer_node_http.js 0 >"$DIR/peer.port" &
+PIDS+=($!)
+for _ in $(seq 100); do [[ -s "$DIR/peer.port" ]] && break; sleep 0.05; done
+PEER="http://127.0.0.1:$(cat "$DIR/peer.port")/"
+
+# --- the same function, every way ---
+put() { curl -sf -u "$AUTH" -X PUT "$API/actions/$1?overwrite=true" -d "$2" >/dev/null; }
+CODE='function main({n}) { return {n: 2 * n}; }'
+iso() { # name [annotation key value]
+  local an=""
+  [[ $# -gt 1 ]] && an=",\"annotations\":[{\"key\":\"$2\",\"value\":$3}]"
+  put "$1" "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$CODE\"}$an}"
+}
+iso d_reuse
+iso d_keep isolate-reuse-context true
+iso d_fresh isolate-mode '"fresh"'
+iso d_unsafe isolate-mode '"unsafe"'
+put d_node "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$CODE\"}}"
+
+measure() { # name url [auth]
+  echo "isolates: $1" >&2
+  $LOAD "$2" -m POST -b '{"n":21}' ${3:+-a "$3"} -c $CONNS -d "$SECS" -w "$WARM" --quiet --json "$DIR/$1.json" >/dev/null
+  local bad
+  bad=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(v for k, v in d["status"].items() if k != "200") + sum(d["errors"].values()))' "$DIR/$1.json")
+  [[ $bad == 0 ]] || echo "isolates: $1 had $bad failed requests" >&2
+}
+for a in d_reuse d_keep d_fresh d_unsafe d_node; do
+  measure "$a" "$API/actions/$a?blocking=true&result=true" "$AUTH"
+done
+measure workerd "http://127.0.0.1:$WD_PORT/"
+measure nodehttp "$PEER"
+WD_RSS=$(rss_kb $WD_PID)
+
+# --- resident memory per cached isolate: 40 more actions, each called once ---
+metric() { curl -s "$APIHOST/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+RSS0=$(rss_kb $NODE_PID) CACHED0=$(metric whisk_isolate_cached) HEAP0=$(metric whisk_isolate_cached_heap_bytes)
+for i in $(seq 1 40); do
+  put "m$i" "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"function main() { return {k: $i}; }\"},\"limits\":{\"memory\":128}}"
+  curl -sf -u "$AUTH" -X POST "$API/actions/m$i?blocking=true&result=true" -d '{}' >/dev/null
+done
+sleep 0.5
+RSS1=$(rss_kb $NODE_PID) CACHED1=$(metric whisk_isolate_cached) HEAP1=$(metric whisk_isolate_cached_heap_bytes)
+
+python3 - "$DIR" "$(nproc)" "$RSS0" "$RSS1" "$CACHED0" "$CACHED1" "$HEAP0" "$HEAP1" "$WD_RSS" "$SECS" <<'PY'
+import json, sys
+d, cores = sys.argv[1], int(sys.argv[2])
+rss0, rss1, c0, c1, h0, h1, wd_rss, secs = (float(x) for x in sys.argv[3:])
+r = {n: json.load(open("%s/%s.json" % (d, n))) for n in
+     ["d_reuse", "d_keep", "d_fresh", "d_unsafe", "d_node", "workerd", "nodehttp"]}
+rows = [("whisk-node js:isolate, reuse (fresh context per call; the default)", "d_reuse"),
+        ("whisk-node js:isolate, reuse + isolate-reuse-context", "d_keep"),
+        ("whisk-node js:isolate, fresh (new isolate per call)", "d_fresh"),
+        ("whisk-node js:isolate, unsafe (shared context; --isolate-unsafe)", "d_unsafe"),
+        ("whisk-node nodejs:20 container", "d_node"),
+        ("workerd (npm workerd, one process)", "workerd"),
+        ("bare node:http, same function", "nodehttp")]
+wd = r["workerd"]["rps"]
+print("## Containerless: main({n}) => ({n: 2*n}), POST, %d connections, closed loop, %g s per row" % (4, secs))
+print()
+print("| server | req/s | p50 ms | p99 ms | vs workerd |")
+print("|---|---:|---:|---:|---:|")
+for label, k in rows:
+    x = r[k]
+    print("| %s | %.0f | %.3f | %.3f | %.2fx |" % (label, x["rps"], x["latency"]["p50_ms"], x["latency"]["p99_ms"], x["rps"] / wd))
+print()
+reuse, fresh = r["d_reuse"], r["d_fresh"]
+def verdict(ok): return "met" if ok else "NOT met"
+print("Goals: reuse >= 2x workerd with p99 <= 5 ms: %.2fx, p99 %.2f ms (%s); fresh >= 500 req/s per core: %.0f per core on %d cores (%s)."
+      % (reuse["rps"] / wd, reuse["latency"]["p99_ms"], verdict(reuse["rps"] >= 2 * wd and reuse["latency"]["p99_ms"] <= 5),
+         fresh["rps"] / cores, cores, verdict(fresh["rps"] / cores >= 500)))
+print()
+n = c1 - c0
+if n > 0:
+    print("Resident memory per cached isolate: %.2f MB (whisk-node RSS %.1f -> %.1f MB for %d more cached isolates); "
+          "V8 heap per cached isolate %.2f MB. workerd's RSS after its runs: %.1f MB."
+          % ((rss1 - rss0) / 1024 / n, rss0 / 1024, rss1 / 1024, n, (h1 - h0) / n / 2**20, wd_rss / 1024))
+PY
