@@ -140,20 +140,15 @@ measure "$PEER" '{}' "$DIR/peer.json"
 } >>"$OUT"
 CAPACITY=$(json_get "$DIR/warm.json" rps)
 
-# --- 3b. containerless: js:isolate vs the same function in node:http ---
-echo "suite: js:isolate" >&2
-put double '{"exec":{"kind":"js:isolate","code":"function main({n}) { return {n: 2 * n}; }"}}'
-put double_node '{"exec":{"kind":"nodejs:20","code":"function main({n}) { return {n: 2 * n}; }"}}'
-measure "$API/actions/double?blocking=true&result=true" '{"n":21}' "$DIR/iso.json" "$WHISK_AUTH"
-measure "$API/actions/double_node?blocking=true&result=true" '{"n":21}' "$DIR/isonode.json" "$WHISK_AUTH"
-measure "$PEER" '{"n":21}' "$DIR/isopeer.json"
+# --- 3b. containerless: js:isolate in each mode vs workerd vs a container vs node:http ---
+echo "suite: js:isolate (benchmarks/isolates.sh)" >&2
 {
-  table_head "Containerless: main({n}) => ({n: 2*n}), blocking, 4 connections"
-  row "whisk-node js:isolate (one worker thread)" "$DIR/iso.json"
-  row "whisk-node nodejs container" "$DIR/isonode.json"
-  row "bare node:http, same function" "$DIR/isopeer.json"
   echo
-  echo "workerd and the isolate modes (reuse/fresh) are not measured yet."
+  WHISK_SKIP_BUILD=1 benchmarks/isolates.sh "$SECS"
+  echo
+  echo "The isolate layer alone (whisk-bench-isolate, one thread, no HTTP or actors):"
+  echo
+  build/benchmarks/whisk-bench-isolate
 } >>"$OUT"
 
 # --- 4. ten actions, random, blocking ---
@@ -204,7 +199,7 @@ print("| errors (connect/read/timeout) | %d / %d / %d |" % (d["errors"]["connect
 print("| whisk-node peak RSS | %.1f MB |" % (int(sys.argv[3]) / 1024))
 PY
 
-# --- 6. pause / resume is in the process backend figures above; isolates come with the isolate backend ---
+# --- 6. pause / resume is in the process backend figures above ---
 {
   echo
   echo "Pause/resume: see the process backend figures (freeze/thaw)."
