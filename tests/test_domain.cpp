@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <set>
+#include <thread>
 
 #include "whisk/container/container.hpp"
 #include "whisk/domain.hpp"
@@ -42,11 +44,20 @@ TEST_CASE("domain: bad actions are rejected with a message naming the problem") 
   check(R"([1,2])", "object");
 }
 
-TEST_CASE("domain: activation ids are 32 hex chars and unique") {
+TEST_CASE("domain: activation ids are 32 hex chars, unique, and ordered by time") {
   auto a = new_activation_id();
   CHECK(is_activation_id(a));
   CHECK(a != new_activation_id());
   CHECK(!is_activation_id("xyz"));
+  auto before = std::stoull(a.substr(0, 12), nullptr, 16);
+  CHECK(before <= static_cast<std::uint64_t>(now_ms()));
+  CHECK(static_cast<std::uint64_t>(now_ms()) - before < 1000);
+  std::set<std::string> many;
+  for (int i = 0; i < 10000; ++i)
+    many.insert(new_activation_id());
+  CHECK(many.size() == 10000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  CHECK(new_activation_id().substr(0, 12) > a.substr(0, 12)); // a later id sorts after
 }
 
 TEST_CASE("domain: an activation record round-trips through its JSON") {

@@ -362,7 +362,17 @@ std::string random_hex(std::size_t chars) {
   return out;
 }
 
-std::string new_activation_id() { return random_hex(32); }
+// 32 hex digits as OpenWhisk's, time first: 12 digits of milliseconds, then 20 random ones
+// (80 bits). New records then land at the end of the store's index instead of on a random
+// page each, which keeps a batch of them to a few pages of writes.
+std::string new_activation_id() {
+  auto ms = static_cast<std::uint64_t>(now_ms());
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(12, '0');
+  for (int i = 11; i >= 0; --i, ms >>= 4)
+    out[static_cast<std::size_t>(i)] = digits[ms & 0xf];
+  return out + random_hex(20);
+}
 
 bool is_activation_id(const std::string& s) {
   return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
