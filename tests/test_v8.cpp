@@ -391,4 +391,9 @@ TEST_CASE("isolate backend: a slot's calls stay on its home worker, so a kept co
     for (auto id : ids)
       CHECK(d.run(id, "{}").output == "{\"n\":" + std::to_string(round) + "}");
   CHECK(b.stats().cache_misses == 3); // a kept context belongs to its slot, like a container's memory
+  CHECK(b.stats().cached_isolates == 3);
+  d.destroy(ids[0]); // and goes with it
+  d.run(ids[1], "{}"); // queued behind the removal on one of the workers: wait for both
+  d.run(ids[2], "{}");
+  CHECK(b.stats().cached_isolates == 2);
 }

@@ -105,6 +105,12 @@ struct isolate_backend::worker {
     return e.compiled.get();
   }
 
+  // Drops the cached isolate of `key`, if any (its slot is gone and nothing else uses it).
+  void forget(const code* key) {
+    if (auto i = cache.find(key); i != cache.end())
+      drop(i);
+  }
+
   // Re-reads an entry's heap after a call; drops it when its isolate can no longer be used.
   void after_call(const code* key) {
     auto i = cache.find(key);
@@ -470,13 +476,20 @@ void isolate_backend::suspend(container::container_id, flag_done done) { done(tr
 void isolate_backend::resume(container::container_id, flag_done done) { done(true); }
 
 void isolate_backend::destroy(container::container_id id, std::function<void()> done) {
+  std::shared_ptr<const code> own_isolate;
+  int home = 0;
   {
     std::lock_guard guard{mx_};
     if (auto i = slots_.find(id); i != slots_.end()) {
-      queues_[static_cast<std::size_t>(i->second.home)]->slots -= 1;
+      home = i->second.home;
+      queues_[static_cast<std::size_t>(home)]->slots -= 1;
+      if (i->second.fn && i->second.fn->reuse_context)
+        own_isolate = i->second.fn; // a kept context belongs to this slot alone
       slots_.erase(i);
     }
   }
+  if (own_isolate)
+    post(home, task{[fn = std::move(own_isolate)](worker& w) { w.forget(fn.get()); }, false});
   done();
 }
 
