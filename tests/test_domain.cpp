@@ -139,3 +139,20 @@ TEST_CASE("routing backend: the kind picks the backend and later operations foll
   r.run(b, run_request{"{}", 1000, 1024}, [&](outcome o) { out = o; });
   CHECK(out.kind == outcome_kind::failed);
 }
+
+#include "whisk/metrics.hpp"
+
+TEST_CASE("metrics: samples of one name become one Prometheus family with its type and labels") {
+  using whisk::metrics::kind;
+  std::vector<whisk::metrics::sample> s{
+      {"starts_total", "Runs by start", kind::counter, 3, {{"start", "warm"}}},
+      {"containers", "Containers", kind::gauge, 2, {}},
+      {"starts_total", "ignored: the first help wins", kind::counter, 1, {{"start", "cold"}}},
+  };
+  auto text = whisk::metrics::render(s);
+  CHECK_THAT(text, Catch::Contains("# HELP whisk_starts_total Runs by start\n# TYPE whisk_starts_total counter\n"));
+  CHECK_THAT(text, Catch::Contains("whisk_starts_total{start=\"warm\"} 3\n"));
+  CHECK_THAT(text, Catch::Contains("whisk_starts_total{start=\"cold\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("# TYPE whisk_containers gauge\nwhisk_containers 2\n"));
+  CHECK_THAT(text, !Catch::Contains("ignored"));
+}
