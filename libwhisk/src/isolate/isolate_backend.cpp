@@ -18,6 +18,8 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr std::int64_t unsafe_heap_mb = 512;
+// A call queued behind a busy worker waits for it unless that worker's call has run this long.
+constexpr auto steal_after = std::chrono::microseconds(200);
 
 enum class mode { reuse, fresh, unsafe };
 
@@ -281,9 +283,9 @@ void isolate_backend::post(int home, task t) {
     q.wake.notify_one();
     return;
   }
-  if (!stealable)
+  if (!stealable || clock_type::now() - q.busy_since < steal_after)
     return;
-  for (auto& other : queues_) // the home worker is busy: wake an idle one to take it
+  for (auto& other : queues_) // the home worker is busy with a long call: wake an idle one to take it
     if (other->idle) {
       other->idle = false;
       other->wake.notify_one();
@@ -325,9 +327,14 @@ void isolate_backend::work(int index) {
           continue;
         }
         own.idle = true;
-        own.wake.wait(lock);
+        bool others_busy = std::any_of(queues_.begin(), queues_.end(), [](auto& q) { return !q->idle; });
+        if (others_busy) // they may get calls this worker could take
+          own.wake.wait_for(lock, std::chrono::milliseconds(1));
+        else
+          own.wake.wait(lock);
         own.idle = false;
       }
+      own.busy_since = clock_type::now();
     }
     t.fn(w);
   }

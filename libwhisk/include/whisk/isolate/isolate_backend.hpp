@@ -76,6 +76,7 @@ private:
     std::deque<task> tasks;
     std::condition_variable wake;
     bool idle = false;
+    std::chrono::steady_clock::time_point busy_since; // when its worker took the task it runs
     std::int64_t slots = 0;
   };
   void post(int home, task t);
