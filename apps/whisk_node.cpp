@@ -176,6 +176,10 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     log_error("invalid option: check --port, --backend, --network, --user-memory and --max-queue (see --help)");
     return 2;
   }
+  if (cfg.isolate_workers < 0 || cfg.isolate_workers > 256 || cfg.isolate_cache < 1 || cfg.isolate_cache_mb < 16) {
+    log_error("invalid option: --isolate-workers must be 0..256, --isolate-cache at least 1, --isolate-cache-mb at least 16");
+    return 2;
+  }
   std::error_code ec;
   fs::create_directories(cfg.data_dir, ec);
   auto data_dir = fs::absolute(cfg.data_dir);

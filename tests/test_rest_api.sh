@@ -72,6 +72,12 @@ frozen_leaves() {
 }
 leaf_count() { local root; root=$(freezer_root); ls -d "$root"/c[0-9]* 2>/dev/null | wc -l; }
 
+# --- options ---
+HELP=$("$NODE_BIN" --help 2>&1); RC=$?
+[[ $RC == 0 && $HELP == *"--isolate-workers"* && $HELP == *"--isolate-cache-mb"* && $HELP == *"(default: 3233)"* ]] && ok "--help lists every option with its default" || bad "--help" "rc $RC"
+"$NODE_BIN" --data-dir="$DIR/bad" --isolate-workers=-1 >"$DIR/bad.log" 2>&1; RC=$?
+[[ $RC == 2 ]] && grep -q "isolate-workers" "$DIR/bad.log" && ok "a bad option ends whisk-node with exit code 2 and says which" || bad "bad option" "rc $RC: $(cat "$DIR/bad.log")"
+
 start_node
 
 # --- basics ---
