@@ -158,6 +158,7 @@ void add_isolate_metrics(const isolate::isolate_backend& b, std::vector<metrics:
   add("isolate_unsafe_contexts", "Shared contexts (unsafe mode)", kind::gauge, s.unsafe_contexts);
   add("isolate_timeouts_total", "Calls ended at their time limit", kind::counter, s.timeouts);
   add("isolate_out_of_memory_total", "Calls ended at their heap limit", kind::counter, s.out_of_memory);
+  add("isolate_collections_total", "Full garbage collections of cached isolates", kind::counter, s.collections);
   add("isolate_queued", "Calls waiting for a worker", kind::gauge, s.queued);
 }
 #endif

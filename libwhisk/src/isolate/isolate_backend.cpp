@@ -18,6 +18,9 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr std::int64_t unsafe_heap_mb = 512;
+// Heap growth past an isolate's compiled size that triggers a full collection: after a call,
+// and (smaller) when the worker is idle.
+constexpr std::size_t garbage_limit = 16u << 20, idle_garbage_limit = 4u << 20;
 // A call queued behind a busy worker waits for it unless that worker's call has run this long.
 constexpr auto steal_after = std::chrono::microseconds(200);
 
@@ -43,6 +46,7 @@ struct isolate_backend::worker {
     std::shared_ptr<const code> fn; // keeps the key alive
     std::unique_ptr<v8_function> compiled;
     std::size_t heap = 0;
+    std::size_t baseline = 0; // heap after compiling or after the last full collection
     std::list<const code*>::iterator recent;
   };
 
@@ -66,13 +70,17 @@ struct isolate_backend::worker {
   std::map<const code*, std::shared_ptr<const code>> shared_codes; // keeps the shared context's keys alive
   std::vector<const code*> spare_wanted; // isolates that used up their prepared context
 
-  // Idle time: make the next context of an isolate that will likely be called again.
+  // Idle time: collect the garbage of an isolate that will likely be called again, then
+  // make its next context.
   bool idle_work() {
     while (!spare_wanted.empty()) {
       auto key = spare_wanted.back();
       spare_wanted.pop_back();
       auto i = cache.find(key);
-      if (i != cache.end() && i->second.compiled->prepare())
+      if (i == cache.end())
+        continue;
+      bool did = tidy(i->second, idle_garbage_limit);
+      if (i->second.compiled->prepare() || did)
         return true;
     }
     return false;
@@ -103,6 +111,7 @@ struct isolate_backend::worker {
     e.recent = recent.begin();
     c.cached += 1;
     account(e);
+    e.baseline = e.heap;
     trim(fn.get());
     return e.compiled.get();
   }
@@ -123,7 +132,23 @@ struct isolate_backend::worker {
       return;
     }
     account(i->second);
+    tidy(i->second, garbage_limit);
     trim(key);
+  }
+
+  // Contexts of past calls stay on the heap until a full collection, which V8 puts off
+  // until the heap is large (100 MB and more): collect once an isolate has grown `slack`
+  // past its live size (after compiling or after the last collection), so that the cache's
+  // heap figure means live memory. An action that keeps much state in a kept context moves
+  // its own baseline up. Measured: a collection every 20 new contexts adds ~15% to each.
+  bool tidy(entry& e, std::size_t slack) {
+    if (e.heap <= e.baseline + slack)
+      return false;
+    e.compiled->collect_garbage();
+    c.collections += 1;
+    account(e);
+    e.baseline = e.heap;
+    return true;
   }
 
   void account(entry& e) {
@@ -267,6 +292,7 @@ isolate_stats isolate_backend::stats() const {
   s.unsafe_contexts = counters_.unsafe;
   s.timeouts = counters_.timeouts;
   s.out_of_memory = counters_.ooms;
+  s.collections = counters_.collections;
   std::lock_guard guard{mx_};
   for (auto& q : queues_)
     s.queued += static_cast<std::int64_t>(q->tasks.size());

@@ -420,6 +420,11 @@ struct v8_function::state {
   v8::Global<v8::Context> spare;   // per call: a new context made ahead, while the worker was idle
 };
 
+void v8_function::collect_garbage() {
+  v8::Isolate::Scope isolate_scope(state_->e.iso);
+  state_->e.iso->LowMemoryNotification();
+}
+
 bool v8_function::prepare() {
   auto& st = *state_;
   if (!st.per_call || !st.spare.IsEmpty() || st.e.broken)

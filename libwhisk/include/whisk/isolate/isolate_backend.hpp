@@ -41,6 +41,7 @@ struct isolate_stats {
   std::int64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
   std::int64_t calls = 0, fresh_isolates = 0, unsafe_contexts = 0;
   std::int64_t timeouts = 0, out_of_memory = 0;
+  std::int64_t collections = 0; // full garbage collections asked for (contexts of past calls)
   std::int64_t queued = 0;
 };
 
@@ -96,7 +97,7 @@ public:
   // counters, updated by the workers
   struct counters {
     std::atomic<std::int64_t> cached{0}, heap{0}, hits{0}, misses{0}, evictions{0}, calls{0}, fresh{0}, unsafe{0},
-        timeouts{0}, ooms{0};
+        timeouts{0}, ooms{0}, collections{0};
   };
 
 private:

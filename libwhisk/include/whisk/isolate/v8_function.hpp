@@ -47,6 +47,8 @@ public:
   // With a context per call: makes the next call's context now (idle time); false when there
   // is nothing to do.
   bool prepare();
+  // A full garbage collection that also hands free memory back (contexts of past calls).
+  void collect_garbage();
   // Bytes of heap the isolate holds now (committed), for cache accounting.
   std::size_t heap_bytes() const;
 
