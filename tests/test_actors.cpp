@@ -283,3 +283,31 @@ TEST_CASE("pool: an action larger than the node is refused at once") {
   CHECK(f.result(a).status == static_cast<int>(activation_status::whisk_error));
   CHECK(!f.result(a).rejected);
 }
+
+TEST_CASE("protocol: a run message crosses a process boundary whole, its shared code included") {
+  test_config cfg;
+  caf::actor_system sys{cfg};
+  run_msg msg;
+  msg.action.ns = "guest";
+  msg.action.name = "double";
+  msg.action.code = std::string(100000, 'x') + "function main() {}";
+  msg.action.mode = "reuse";
+  msg.action.reuse_context = true;
+  msg.activation_id = "a1";
+  msg.params_json = R"({"n":21})";
+  auto copy = msg; // copies share the code
+  CHECK(&copy.action.code.str() == &msg.action.code.str());
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE(!sink(msg));
+  CHECK(buf.size() > 100000);
+  run_msg out;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE(!source(out));
+  CHECK(out.action.code.str() == msg.action.code.str());
+  CHECK(out.action.name == "double");
+  CHECK(out.action.mode == "reuse");
+  CHECK(out.action.reuse_context);
+  CHECK(out.params_json == R"({"n":21})");
+  CHECK(caf::deep_to_string(out.action.code).find("function main") != std::string::npos);
+}

@@ -192,7 +192,7 @@ void begin_init(self_ptr self) {
   auto& st = self->state;
   set_status(self, proxy_status::initializing);
   auto& a = *st.action;
-  container::init_request req{a.code, a.main, a.binary, a.env_json, a.timeout_ms, a.log_limit_bytes, a.mode, a.reuse_context};
+  container::init_request req{a.code.str(), a.main, a.binary, a.env_json, a.timeout_ms, a.log_limit_bytes, a.mode, a.reuse_context};
   st.backend->init(st.cid, std::move(req), notify(self, backend_op::init));
 }
 

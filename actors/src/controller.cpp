@@ -34,14 +34,15 @@ struct controller_state {
 
 using self_ptr = controller_actor::stateful_pointer<controller_state>;
 
-action_ref ref_of(const action& a, const std::string& api_host) {
+action_ref ref_of(const std::shared_ptr<const action>& shared, const std::string& api_host) {
+  const action& a = *shared;
   action_ref r;
   r.ns = a.ns;
   r.name = a.name;
   r.version = a.version;
   r.revision = a.revision_key();
   r.kind = a.exec.kind;
-  r.code = a.exec.code;
+  r.code = shared_text(std::shared_ptr<const std::string>(shared, &a.exec.code)); // no copy of the code
   r.main = a.exec.main;
   r.binary = a.exec.binary;
   r.timeout_ms = a.limits.timeout_ms;
@@ -59,9 +60,9 @@ action_ref ref_of(const action& a, const std::string& api_host) {
 
 activation record_of(const api::invocation& inv, const run_result& r) {
   activation a;
-  a.ns = inv.act.ns;
-  a.name = inv.act.name;
-  a.version = inv.act.version;
+  a.ns = inv.act->ns;
+  a.name = inv.act->name;
+  a.version = inv.act->version;
   a.subject = inv.subject;
   a.activation_id = inv.activation_id;
   a.start_ms = r.start_ms ? r.start_ms : inv.received_ms;
@@ -70,12 +71,12 @@ activation record_of(const api::invocation& inv, const run_result& r) {
   auto result = json::parse(r.result_json);
   a.result = result ? std::move(*result) : json::value{json::object{{"error", "The result could not be read."}}};
   a.logs = r.logs;
-  a.kind = inv.act.exec.kind;
+  a.kind = inv.act->exec.kind;
   if (a.kind == "js:isolate") {
-    auto o = isolate_options_of(inv.act.annotations);
+    auto o = isolate_options_of(inv.act->annotations);
     a.mode = o ? o->mode : "reuse";
   }
-  a.limits = inv.act.limits;
+  a.limits = inv.act->limits;
   a.wait_ms = r.wait_ms;
   a.init_ms = r.init_ms;
   a.timeout = r.timed_out;
@@ -117,7 +118,7 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
   auto a = record_of(f.inv, r);
   if (f.waiter)
     (*f.waiter)(api::rest_api::invoke_response(a, f.inv.result_only));
-  log_debug("activation {} of {} ended: {}", a.activation_id, f.inv.act.fully_qualified(), status_text(a.status));
+  log_debug("activation {} of {} ended: {}", a.activation_id, f.inv.act->fully_qualified(), status_text(a.status));
   st.db->add_activation(std::move(a));
   check_drained(self);
 }

@@ -146,7 +146,7 @@ std::optional<namespace_record> rest_api::authenticate(const std::string& author
   return i->second;
 }
 
-std::optional<action> rest_api::find_action(const std::string& ns, const std::string& name) {
+std::shared_ptr<const action> rest_api::find_action(const std::string& ns, const std::string& name) {
   auto key = ns + "/" + name;
   auto i = action_cache_.find(key);
   if (i != action_cache_.end())
@@ -154,8 +154,9 @@ std::optional<action> rest_api::find_action(const std::string& ns, const std::st
   auto a = store_.get_action(ns, name);
   if (action_cache_.size() > 10000)
     action_cache_.clear();
-  action_cache_.emplace(key, a);
-  return a;
+  std::shared_ptr<const action> shared = a ? std::make_shared<const action>(std::move(*a)) : nullptr;
+  action_cache_.emplace(key, shared);
+  return shared;
 }
 
 void rest_api::handle(const http::request& req, const http::responder& respond, const invoke_hook& invoke) {
@@ -273,7 +274,7 @@ http::response rest_api::actions(const route& r, const http::request& req, const
                         "(start whisk-node with --isolate-unsafe to measure it).");
     if (auto ok = store_.put_action(*a); !ok)
       return error(500, ok.err().message);
-    action_cache_[ns + "/" + name] = *a;
+    action_cache_[ns + "/" + name] = std::make_shared<const action>(*a);
     log_info("action {} {} (version {}, kind {})", a->fully_qualified(), existing ? "updated" : "created", a->version, a->exec.kind);
     return json_response(200, to_json(*a));
   }
@@ -295,10 +296,10 @@ http::response rest_api::actions(const route& r, const http::request& req, const
     if (!wait)
       return error(400, wait.err().message);
     invocation inv;
-    inv.act = std::move(*a);
+    inv.act = std::move(a); // shared with the cache: the code is not copied per invoke
     inv.params_json = json::dump(params);
     inv.subject = caller.name;
-    if (annotation_true(inv.act.annotations, "provide-api-key"))
+    if (annotation_true(inv.act->annotations, "provide-api-key"))
       inv.api_key = caller.uuid + ":" + caller.key;
     inv.activation_id = new_activation_id();
     inv.blocking = flag(r.query, "blocking");

@@ -4,6 +4,7 @@
 // boundary (register them with add_message_types on both sides).
 #include <caf/all.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,11 +24,48 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 // ---- messages -----------------------------------------------------------------------
 
+// Text that copies of a message share instead of copying (an action's code travels with
+// every run). It is serialized as a plain string when a message leaves the process.
+class shared_text {
+public:
+  shared_text() = default;
+  shared_text(std::string s) : text_(std::make_shared<const std::string>(std::move(s))) {}
+  shared_text(const char* s) : shared_text(std::string(s)) {}
+  explicit shared_text(std::shared_ptr<const std::string> p) : text_(std::move(p)) {}
+  const std::string& str() const {
+    static const std::string none;
+    return text_ ? *text_ : none;
+  }
+  bool operator==(const shared_text& other) const { return str() == other.str(); }
+
+private:
+  std::shared_ptr<const std::string> text_;
+};
+
+template <class Inspector>
+typename std::enable_if<Inspector::reads_state, typename Inspector::result_type>::type
+inspect(Inspector& f, const shared_text& x) {
+  return f(x.str());
+}
+
+template <class Inspector>
+typename std::enable_if<Inspector::writes_state, typename Inspector::result_type>::type
+inspect(Inspector& f, shared_text& x) {
+  std::string text;
+  auto store = caf::meta::load_callback([&]() -> caf::error {
+    x = shared_text(std::move(text));
+    return caf::none;
+  });
+  return f(text, store);
+}
+
 // What a container needs to know of the action it runs.
 struct action_ref {
   std::string ns, name, version;
   std::string revision; // code identity: containers initialized with it are warm for it
-  std::string kind, code, main = "main";
+  std::string kind;
+  shared_text code;
+  std::string main = "main";
   bool binary = false;
   std::int64_t timeout_ms = 60000;
   std::int64_t memory_mb = 256;

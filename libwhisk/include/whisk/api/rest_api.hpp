@@ -3,6 +3,7 @@
 // on one thread (the controller's); invocations leave through the invoke hook.
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -13,7 +14,7 @@
 namespace whisk::api {
 
 struct invocation {
-  action act;
+  std::shared_ptr<const action> act; // never null
   std::string params_json; // action parameters merged with the request's
   std::string subject;     // the caller's namespace
   std::string api_key;     // "uuid:key", passed on when the action asks for it
@@ -46,7 +47,7 @@ public:
 private:
   struct route;
   std::optional<namespace_record> authenticate(const std::string& authorization);
-  std::optional<action> find_action(const std::string& ns, const std::string& name);
+  std::shared_ptr<const action> find_action(const std::string& ns, const std::string& name); // null: none
   http::response actions(const route& r, const http::request& req, const namespace_record& caller,
                          const http::responder& respond, const invoke_hook& invoke, bool& answered);
   http::response activations(const route& r, const namespace_record& caller);
@@ -54,7 +55,7 @@ private:
   store& store_;
   rest_config cfg_;
   std::map<std::string, namespace_record> auth_cache_;       // uuid -> namespace
-  std::map<std::string, std::optional<action>> action_cache_; // "ns/name" -> action (or known absent)
+  std::map<std::string, std::shared_ptr<const action>> action_cache_; // "ns/name" -> action (null: known absent)
 };
 
 } // namespace whisk::api
