@@ -99,6 +99,7 @@ for i in $(seq 0 9); do put "noop$i" "{\"exec\":{\"kind\":\"nodejs:20\",\"code\"
 put noop_py '{"exec":{"kind":"python:3","code":"def main(args):\n    return {}\n"},"limits":{"memory":128}}'
 NATIVE=$(printf '#!/bin/sh\n[ -n "$__OW_WAIT_FOR_ACK" ] && echo "{\\"ok\\":true}" >&3\nwhile read -r line; do echo "{}" >&3; done\n' | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')
 put noop_native "{\"exec\":{\"kind\":\"native\",\"code\":$NATIVE},\"limits\":{\"memory\":128}}"
+put noop_iso "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$NOOP\"},\"limits\":{\"memory\":128}}"
 
 # --- 2. cold start and stem-cell start through the API, on the fresh node ---
 echo "suite: cold and stem-cell starts" >&2
@@ -165,7 +166,7 @@ python3 - "$DIR/kinds.json" >>"$OUT" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 print()
-print("## Mixed kinds: nodejs 6 : python 3 : native 1, 6 connections")
+print("## Mixed kinds: nodejs 6 : python 3 : native 1 : js:isolate 4, 8 connections")
 print()
 print("| target | req/s | p50 ms | p99 ms | statuses |")
 print("|---|---:|---:|---:|---|")
