@@ -18,7 +18,7 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr std::int64_t unsafe_heap_mb = 512;
-// Heap growth past an isolate's compiled size that triggers a full collection: after a call,
+// Heap growth past an isolate's live size that triggers a full collection: after a call,
 // and (smaller) when the worker is idle.
 constexpr std::size_t garbage_limit = 16u << 20, idle_garbage_limit = 4u << 20;
 // A call queued behind a busy worker waits for it unless that worker's call has run this long.
@@ -230,8 +230,8 @@ struct isolate_backend::worker {
         auto left = std::max<std::int64_t>(1, timeout_ms - micros_since(started) / 1000);
         auto r = f->call(params, left);
         after_call(fn.get());
-        if (!fn->reuse_context)
-          spare_wanted.push_back(fn.get());
+        if (!fn->reuse_context && std::find(spare_wanted.begin(), spare_wanted.end(), fn.get()) == spare_wanted.end())
+          spare_wanted.push_back(fn.get()); // at most once each: a saturated worker never gets to them
         r.init_us = prep.init_us;
         if (r.status == call_status::timeout)
           r.output = timeout_message(timeout_ms);
