@@ -22,33 +22,14 @@ if [[ ! -x $WORKERD ]]; then
   (cd benchmarks/peers && npm ci --no-audit --no-fund >/dev/null 2>&1)
 fi
 
-DIR=$(mktemp -d /tmp/whisk-isolates.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+source benchmarks/common.sh
+bench_scratch isolates
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-json_get() {
-  python3 -c 'import json,sys
-d=json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."): d=d[k]
-print(d)' "$1" "$2"
-}
 wait_http() { for _ in $(seq 100); do curl -s -o /dev/null -X POST -d '{"n":1}' "$1" && return 0; sleep 0.05; done; return 1; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # --- servers ---
-build/apps/whisk-node --port=0 --data-dir="$DIR/data" --log-level=warn --stem-cells=none --isolate-unsafe \
-  >"$DIR/node.log" 2>&1 &
-NODE_PID=$!
-PIDS+=($NODE_PID)
-for _ in $(seq 100); do [[ -s "$DIR/data/wskprops" ]] && break; sleep 0.05; done
-APIHOST=$(sed -n 's/^APIHOST=//p' "$DIR/data/wskprops")
-AUTH=$(sed -n 's/^AUTH=//p' "$DIR/data/wskprops")
-API="$APIHOST/api/v1/namespaces/_"
+start_node --stem-cells=none --isolate-unsafe
 
 WD_PORT=$(free_port)
 cp benchmarks/peers/workerd/worker.js "$DIR/"
@@ -58,13 +39,9 @@ WD_PID=$!
 PIDS+=($WD_PID)
 wait_http "http://127.0.0.1:$WD_PORT/" || { echo "workerd did not start"; cat "$DIR/workerd.log"; exit 1; }
 
-node benchmarks/peer_node_http.js 0 >"$DIR/peer.port" &
-PIDS+=($!)
-for _ in $(seq 100); do [[ -s "$DIR/peer.port" ]] && break; sleep 0.05; done
-PEER="http://127.0.0.1:$(cat "$DIR/peer.port")/"
+start_peer
 
 # --- the same function, every way ---
-put() { curl -sf -u "$AUTH" -X PUT "$API/actions/$1?overwrite=true" -d "$2" >/dev/null; }
 CODE='function main({n}) { return {n: 2 * n}; }'
 iso() { # name [annotation key value]
   local an=""
@@ -97,13 +74,13 @@ ROUNDS=${ROUNDS:-2}
 for _ in $(seq "$ROUNDS"); do
   CONNS=4
   for a in d_reuse d_keep d_fresh d_unsafe d_node; do
-    measure "$a" "$API/actions/$a?blocking=true&result=true" "$AUTH"
+    measure "$a" "$API/actions/$a?blocking=true&result=true" "$WHISK_AUTH"
   done
   measure workerd "http://127.0.0.1:$WD_PORT/"
   measure nodehttp "$PEER"
   CONNS=$HIGH
   for a in d_reuse d_keep d_unsafe; do
-    measure "${a}_high" "$API/actions/$a?blocking=true&result=true" "$AUTH"
+    measure "${a}_high" "$API/actions/$a?blocking=true&result=true" "$WHISK_AUTH"
   done
   measure workerd_high "http://127.0.0.1:$WD_PORT/"
   measure nodehttp_high "$PEER"
@@ -111,11 +88,11 @@ done
 WD_RSS=$(rss_kb $WD_PID)
 
 # --- resident memory per cached isolate: 40 more actions, each called once ---
-metric() { curl -s "$APIHOST/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+metric() { curl -s "$WHISK_APIHOST/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 RSS0=$(rss_kb $NODE_PID) CACHED0=$(metric whisk_isolate_cached) HEAP0=$(metric whisk_isolate_cached_heap_bytes)
 for i in $(seq 1 40); do
   put "m$i" "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"function main() { return {k: $i}; }\"},\"limits\":{\"memory\":128}}"
-  curl -sf -u "$AUTH" -X POST "$API/actions/m$i?blocking=true&result=true" -d '{}' >/dev/null
+  curl -sf -u "$WHISK_AUTH" -X POST "$API/actions/m$i?blocking=true&result=true" -d '{}' >/dev/null
 done
 sleep 0.5
 RSS1=$(rss_kb $NODE_PID) CACHED1=$(metric whisk_isolate_cached) HEAP1=$(metric whisk_isolate_cached_heap_bytes)

@@ -13,21 +13,9 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j 2 >/dev/null
 LOAD=build/benchmarks/whisk-load
 
-DIR=$(mktemp -d /tmp/whisk-suite.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+source benchmarks/common.sh
+bench_scratch suite
 
-json_get() { # file dotted.path
-  python3 -c 'import json,sys
-d=json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."): d=d[k]
-print(d)' "$1" "$2"
-}
 row() { # label json-file
   printf '| %s | %.0f | %.3f | %.3f | %.3f |\n' "$1" "$(json_get "$2" rps)" "$(json_get "$2" latency.p50_ms)" \
     "$(json_get "$2" latency.p99_ms)" "$(json_get "$2" latency.p999_ms)"
@@ -50,10 +38,7 @@ OUT="$DIR/table.md"
 } >"$OUT"
 
 # --- peers ---
-node benchmarks/peer_node_http.js 0 >"$DIR/peer.port" &
-PIDS+=($!)
-for _ in $(seq 100); do [[ -s "$DIR/peer.port" ]] && break; sleep 0.05; done
-PEER="http://127.0.0.1:$(cat "$DIR/peer.port")/"
+start_peer
 
 # --- 1. the load generator itself: whisk-load vs wrk on the same trivial server ---
 echo "suite: whisk-load vs wrk" >&2
@@ -84,15 +69,7 @@ done
 } >>"$OUT"
 
 # --- whisk-node ---
-build/apps/whisk-node --port=0 --data-dir="$DIR/data" --log-level=warn --stem-cells=nodejs:20:256:1 \
-  --max-queue=200 >"$DIR/node.log" 2>&1 &
-NODE_PID=$!
-PIDS+=($NODE_PID)
-for _ in $(seq 100); do [[ -s "$DIR/data/wskprops" ]] && break; sleep 0.05; done
-export WHISK_APIHOST=$(sed -n 's/^APIHOST=//p' "$DIR/data/wskprops")
-export WHISK_AUTH=$(sed -n 's/^AUTH=//p' "$DIR/data/wskprops")
-API="$WHISK_APIHOST/api/v1/namespaces/_"
-put() { curl -sf -u "$WHISK_AUTH" -X PUT "$API/actions/$1?overwrite=true" -d "$2" >/dev/null; }
+start_node --stem-cells=nodejs:20:256:1 --max-queue=200
 NOOP='function main(params) { return {}; }'
 put noop "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"}}"
 for i in $(seq 0 9); do put "noop$i" "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"},\"limits\":{\"memory\":128}}"; done

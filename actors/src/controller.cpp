@@ -13,6 +13,7 @@ using deadline_map = std::multimap<caf::actor_clock::time_point, std::string>;
 
 struct flight {
   api::invocation inv;
+  std::string mode;                      // js:isolate: the isolate mode the run was sent with
   std::optional<http::responder> waiter; // set while a blocking caller waits
   std::optional<deadline_map::iterator> deadline;
 };
@@ -58,7 +59,7 @@ action_ref ref_of(const std::shared_ptr<const action>& shared, const std::string
   return r;
 }
 
-activation record_of(const api::invocation& inv, const run_result& r) {
+activation record_of(const api::invocation& inv, const std::string& mode, const run_result& r) {
   activation a;
   a.ns = inv.act->ns;
   a.name = inv.act->name;
@@ -72,10 +73,7 @@ activation record_of(const api::invocation& inv, const run_result& r) {
   a.result = result ? std::move(*result) : json::value{json::object{{"error", "The result could not be read."}}};
   a.logs = r.logs;
   a.kind = inv.act->exec.kind;
-  if (a.kind == "js:isolate") {
-    auto o = isolate_options_of(inv.act->annotations);
-    a.mode = o ? o->mode : "reuse";
-  }
+  a.mode = mode;
   a.limits = inv.act->limits;
   a.wait_ms = r.wait_ms;
   a.init_ms = r.init_ms;
@@ -115,7 +113,7 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
     check_drained(self);
     return; // nothing ran: no activation record, as for any throttled request
   }
-  auto a = record_of(f.inv, r);
+  auto a = record_of(f.inv, f.mode, r);
   if (f.waiter)
     (*f.waiter)(api::rest_api::invoke_response(a, f.inv.result_only));
   log_debug("activation {} of {} ended: {}", a.activation_id, f.inv.act->fully_qualified(), status_text(a.status));
@@ -167,7 +165,7 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
   msg.api_key = inv.api_key;
   msg.api_host = st.cfg.rest.api_host;
   auto aid = inv.activation_id;
-  flight f{std::move(inv), std::nullopt, std::nullopt};
+  flight f{std::move(inv), msg.action.mode, std::nullopt, std::nullopt};
   if (f.inv.blocking) {
     f.waiter = std::move(respond);
     auto when = self->clock().now() + std::chrono::milliseconds(f.inv.wait_ms);

@@ -5,7 +5,6 @@
 #include <unordered_map>
 
 #include "whisk/isolate/v8_function.hpp"
-#include "whisk/domain.hpp"
 #include "whisk/json.hpp"
 #include "whisk/log.hpp"
 
@@ -183,7 +182,7 @@ struct isolate_backend::worker {
     }
   }
 
-  shared_context& shared_for(std::int64_t) {
+  shared_context& shared_for() {
     if (shared && (!shared->usable() || static_cast<std::int64_t>(shared->functions()) >= max_count)) {
       log_info("isolate worker {}: {} the shared context", index, shared->usable() ? "renewing a full" : "replacing a broken");
       shared.reset();
@@ -198,7 +197,7 @@ struct isolate_backend::worker {
   }
 
   call_result load_shared(const std::shared_ptr<const code>& fn, std::int64_t timeout_ms) {
-    auto& ctx = shared_for(timeout_ms);
+    auto& ctx = shared_for();
     if (ctx.loaded(fn.get()))
       return {};
     auto r = ctx.load(fn.get(), fn->source, fn->main, timeout_ms);
@@ -232,9 +231,7 @@ struct isolate_backend::worker {
         after_call(fn.get());
         if (!fn->reuse_context && std::find(spare_wanted.begin(), spare_wanted.end(), fn.get()) == spare_wanted.end())
           spare_wanted.push_back(fn.get()); // at most once each: a saturated worker never gets to them
-        r.init_us = prep.init_us;
-        if (r.status == call_status::timeout)
-          r.output = timeout_message(timeout_ms);
+        r.init_us = prep.init_us; // (a timeout's message is worded by the proxy from the action's limit)
         return r;
       }
       case mode::fresh:

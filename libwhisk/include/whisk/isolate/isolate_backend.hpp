@@ -93,14 +93,11 @@ private:
   container::container_id next_id_ = 1;
   std::vector<std::thread> threads_;
 
-public:
   // counters, updated by the workers
   struct counters {
     std::atomic<std::int64_t> cached{0}, heap{0}, hits{0}, misses{0}, evictions{0}, calls{0}, fresh{0}, unsafe{0},
         timeouts{0}, ooms{0}, collections{0};
   };
-
-private:
   counters counters_;
 };
 
