@@ -8,7 +8,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <grp.h>
 #include <memory>
 #include <sched.h>
 #include <sys/mount.h>
@@ -69,8 +68,11 @@ int child_main(void* raw) {
   ::sethostname("whisk", 5);
   if (::chdir("/tmp") != 0)
     ::_exit(125);
-  if (::setgroups(0, nullptr) != 0 || ::setresgid(a->gid, a->gid, a->gid) != 0 ||
-      ::setresuid(a->uid, a->uid, a->uid) != 0)
+  // Raw system calls: glibc's setgroups/setres[ug]id would try to change every thread of the
+  // parent it was cloned from (a "setxid broadcast") and could wait forever on a futex for
+  // threads that do not exist here; the stem cell at boot hung that way in 4 of 10 starts.
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, a->gid, a->gid, a->gid) != 0 ||
+      ::syscall(SYS_setresuid, a->uid, a->uid, a->uid) != 0)
     ::_exit(126);
   // A change of credentials clears the parent-death signal: set it again as the new user.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
