@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "whisk/actors/actor_timer.hpp"
 #include "whisk/actors/container_pool.hpp"
@@ -19,6 +18,7 @@
 #endif
 #include "whisk/container/sim_backend.hpp"
 #include "whisk/log.hpp"
+#include "whisk/policy/stem_cells.hpp"
 #include "whisk/store/store.hpp"
 
 using namespace whisk;
@@ -84,31 +84,6 @@ struct node_config : caf::actor_system_config {
   }
 };
 
-expected<std::vector<policy::stem_cell_config>> parse_stem_cells(const std::string& text) {
-  std::vector<policy::stem_cell_config> out;
-  if (text == "none")
-    return out;
-  std::istringstream items(text);
-  std::string item;
-  while (std::getline(items, item, ',')) {
-    if (item.empty())
-      continue;
-    // kind may itself contain ':' (nodejs:20): the last two fields are memory and count
-    auto last = item.rfind(':');
-    auto mid = last == std::string::npos ? std::string::npos : item.rfind(':', last - 1);
-    if (mid == std::string::npos)
-      return make_error(errc::bad_request, "--stem-cells: '" + item + "' is not kind:memoryMB:count");
-    policy::stem_cell_config s;
-    s.kind = canonical_kind(item.substr(0, mid));
-    s.memory_mb = std::atoll(item.substr(mid + 1, last - mid - 1).c_str());
-    s.count = std::atoll(item.substr(last + 1).c_str());
-    if (!is_known_kind(s.kind) || s.memory_mb < action_limits::min_memory_mb || s.memory_mb > action_limits::max_memory_mb || s.count < 0)
-      return make_error(errc::bad_request, "--stem-cells: '" + item + "' has an unknown kind or a memory/count out of range");
-    out.push_back(s);
-  }
-  return out;
-}
-
 std::string new_uuid() {
   auto h = random_hex(32);
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
@@ -167,7 +142,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   if (cfg.log_level == "debug") set_log_level(log_level::debug);
   else if (cfg.log_level == "warn") set_log_level(log_level::warn);
   else if (cfg.log_level == "error") set_log_level(log_level::error);
-  auto stems = parse_stem_cells(cfg.stem_cells);
+  auto stems = policy::parse_stem_cells(cfg.stem_cells);
   if (!stems) {
     log_error("{}", stems.err().message);
     return 2;

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "whisk/policy/placement.hpp"
+#include "whisk/policy/stem_cells.hpp"
 
 using namespace whisk::policy;
 
@@ -85,4 +86,25 @@ TEST_CASE("placement: missing stem cells are started within the memory") {
   CHECK(m[1].kind == "python:3");
   CHECK(missing_stem_cells(pool, wanted, 512).size() == 1);
   CHECK(memory_in_use({c(1, slot_state::ready, "a"), c(2, slot_state::removing, "b")}) == 256);
+}
+
+TEST_CASE("policy: --stem-cells items are parsed whole, and every malformed one is an error") {
+  auto two = parse_stem_cells("nodejs:20:256:2,python:3:128:1");
+  REQUIRE(two);
+  REQUIRE(two->size() == 2);
+  CHECK((*two)[0].kind == "nodejs:20");
+  CHECK((*two)[0].memory_mb == 256);
+  CHECK((*two)[0].count == 2);
+  CHECK((*two)[1].kind == "python:3");
+  CHECK((*two)[1].memory_mb == 128);
+  auto none = parse_stem_cells("none");
+  REQUIRE(none);
+  CHECK(none->empty());
+  for (auto bad : {"nodejs:20", "nodejs:20:256:x", "nodejs:20:256MB:1", "nodejs:20:256:", "cobol:256:1",
+                   "nodejs:20:64:1", "nodejs:20:1024:1", "nodejs:20:256:-1", ":256:1", "nodejs:20:256:1,junk"}) {
+    INFO(bad);
+    auto r = parse_stem_cells(bad);
+    REQUIRE(!r);
+    CHECK_THAT(r.err().message, Catch::Contains("--stem-cells"));
+  }
 }
