@@ -27,7 +27,8 @@ struct controller_state {
   std::unique_ptr<api::rest_api> rest;
   std::map<std::string, flight> in_flight;
   deadline_map deadlines;    // blocking waits by the time they run out
-  bool sweep_pending = false; // one timer for all of them
+  // the earliest sweep timer set; an earlier deadline sets another (a late timer only sweeps early)
+  std::optional<caf::actor_clock::time_point> sweep_at;
   bool draining = false;
   std::optional<caf::typed_response_promise<std::int64_t>> drained;
   std::int64_t ended_by_drain = 0;
@@ -123,18 +124,22 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
 
 void schedule_sweep(self_ptr self) {
   auto& st = self->state;
-  if (st.sweep_pending || st.deadlines.empty())
+  if (st.deadlines.empty())
     return;
-  st.sweep_pending = true;
-  auto wait = std::max<caf::timespan>(st.deadlines.begin()->first - self->clock().now(), caf::timespan{0});
+  auto first = st.deadlines.begin()->first;
+  if (st.sweep_at && *st.sweep_at <= first)
+    return;
+  st.sweep_at = first;
+  auto wait = std::max<caf::timespan>(first - self->clock().now(), caf::timespan{0});
   self->delayed_send(self, wait, timer_atom::value, std::string("sweep"));
 }
 
 // Blocking callers whose wait ran out get 202 with the activation id; the record comes later.
 void sweep(self_ptr self) {
   auto& st = self->state;
-  st.sweep_pending = false;
   auto now = self->clock().now();
+  if (st.sweep_at && *st.sweep_at <= now)
+    st.sweep_at.reset(); // the earliest timer has fired (this one, or one before it)
   while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
     auto aid = st.deadlines.begin()->second;
     st.deadlines.erase(st.deadlines.begin());
