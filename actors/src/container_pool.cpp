@@ -238,6 +238,10 @@ pool_actor::behavior_type container_pool(self_ptr self, std::shared_ptr<containe
         pool_stats s = st.stats;
         s.containers = static_cast<std::int64_t>(st.entries.size());
         for (auto& [id, e] : st.entries) {
+          if (e.info.active > 0 && e.info.state == policy::slot_state::starting) {
+            ++s.busy; // a cold start carries its first run: it is running an activation
+            continue;
+          }
           switch (e.info.state) {
             case policy::slot_state::stem: ++s.stem_cells; break;
             case policy::slot_state::starting: ++s.starting; break;
