@@ -49,9 +49,17 @@ fetch_libnode() {
 build() { # dir [cmake args...]
   local dir=$1
   shift
-  cmake -S "$ROOT" -B "$ROOT/$dir" -G Ninja "$@" >/dev/null
+  cmake -S "$ROOT" -B "$ROOT/$dir" -G Ninja "$@"
   # Each Beast/CAF translation unit needs ~1.5 GB: two jobs fit every machine we target.
   cmake --build "$ROOT/$dir" -j 2
+}
+
+run_tests() { # dir timeout: every ctest entry, then a check that each Catch2 test case ran
+  local dir=$1 log
+  log=$(mktemp)
+  (cd "$ROOT/$dir" && ctest --output-on-failure --no-tests=error --timeout "$2" | tee "$log")
+  python3 "$ROOT/tests/check_test_count.py" "$ROOT/$dir" "$log"
+  rm -f "$log"
 }
 
 case "${1:-}" in
@@ -64,12 +72,12 @@ case "${1:-}" in
   test)
     install_packages
     build build -DCMAKE_BUILD_TYPE=Release
-    cd "$ROOT/build" && ctest --output-on-failure --timeout 600
+    run_tests build 600
     ;;
   sanitize)
     install_packages
     build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHISK_SANITIZE=ON
-    cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure --timeout 900
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan 900
     ;;
   *)
     sed -n '2,6p' "$0"

@@ -151,7 +151,7 @@ TEST_CASE("load: a refused connection ends the run with a report, not a hang") {
   CHECK_THAT(text_report(*p, r), Catch::Contains("did not answer"));
 }
 
-TEST_CASE("load: ${NAME} in a config comes from the environment; an unset one is an error") {
+TEST_CASE("load: ${NAME} in a config comes from the environment, and an unset one is an error") {
   ::setenv("WHISK_LOAD_TEST_HOST", "http://127.0.0.1:9", 1);
   auto p = parse_plan(R"({"targets":[{"url":"${WHISK_LOAD_TEST_HOST}/x"}]})");
   REQUIRE(p);

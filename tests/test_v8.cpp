@@ -25,7 +25,7 @@ TEST_CASE("v8: a compiled main is called with JSON in and out") {
   CHECK(compiled("module.exports = () => ({via: 'module'});")->call("{}").output == R"({"via":"module"})");
 }
 
-TEST_CASE("v8: Promise results settle; throws, rejections and bad code are errors") {
+TEST_CASE("v8: Promise results settle, while throws, rejections and bad code are errors") {
   CHECK(compiled("async function main(p) { return {ok: await Promise.resolve(p.x)}; }")->call(R"({"x":"yes"})").output ==
         R"({"ok":"yes"})");
   auto thrown = compiled("function main() { throw new Error('boom'); }")->call("{}");
@@ -96,11 +96,11 @@ TEST_CASE("v8: a context per call starts every call from the compiled code's fre
   auto spin = v8_function::compile("if (globalThis.armed) for (;;) {} globalThis.armed = true; function main() { return {}; }",
                                    "main", 64, true, 1000);
   REQUIRE(spin);
-  auto r = (*spin)->call("{}", 150);
+  auto r = (*spin)->call("{}", 2000); // generous: a new context plus the top level, on a noisy machine
   CHECK(r.status == call_status::ok); // a new context: armed is unset again
 }
 
-TEST_CASE("v8: an endless top level is stopped at the init limit; a non-object result is left to the caller") {
+TEST_CASE("v8: an endless top level is stopped at the init limit, and a non-object result is left to the caller") {
   call_status why = call_status::ok;
   auto f = v8_function::compile("for (;;) {} function main() {}", "main", 64, false, 200, &why);
   REQUIRE(!f);

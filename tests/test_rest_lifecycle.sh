@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Containers and the node's life through the REST API: stem cells used and refilled, pause,
+# resume and idle removal of one identified container, concurrent runs in one container,
+# blocking waits that run out (in any order), records that survive SIGKILL, the drain
+# timeout, memory shared by containers and isolates, and a graceful SIGTERM.
+source "$(dirname "$0")/rest_lib.sh"
+trap 'finish; exit $?' EXIT
+
+token_action='{"exec":{"kind":"nodejs:20","code":"const token = Math.random().toString(36).slice(2); function main(p) { return {token, i: p.i}; }"}}'
+slow_action() { # ms -> an action that answers after ms
+  echo "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"function main(p) { return new Promise(r => setTimeout(() => r({slow: true, i: p.i}), $1)); }\"},\"limits\":{\"timeout\":20000}}"
+}
+
+# --- stem cells ---
+start_node --stem-cells=nodejs:20:256:1 --pause-grace=100 --idle-timeout=1500
+check "a stem cell is started at boot" poll 15 eval '[[ $(metric stem_cells) == 1 ]]'
+STEM0=$(metric starts_total 'start="stem_cell"')
+put_action first "$token_action"
+req POST "$API/actions/first?blocking=true&result=true" '{"i":1}'; expect 200 '"i":1' "the first invoke of a nodejs action answers"
+check "the first invoke took the stem cell" test "$(metric starts_total 'start="stem_cell"')" == $((STEM0 + 1))
+check "the stem cell is refilled" poll 15 eval '[[ $(metric stem_cells) == 1 ]]'
+stop_node
+
+# --- pause, resume and idle removal of one container (no stem cells: one leaf to watch) ---
+start_node --stem-cells=none --pause-grace=100 --idle-timeout=1500
+put_action pr "$token_action"
+req POST "$API/actions/pr?blocking=true&result=true" '{"i":1}'
+TOKEN=$(jpy "d['token']")
+LEAF=$(leaves)
+[[ -n "$TOKEN" && $(wc -w <<<"$LEAF") == 1 ]] && ok "one container for the action (cgroup leaf $(basename "$LEAF"))" || bad "one container" "token $TOKEN, leaves: $LEAF"
+check "that container is frozen after the pause grace" poll 5 is_frozen "$LEAF"
+RESUMED0=$(metric starts_total 'start="resumed"')
+CREATED0=$(metric containers_created_total)
+req POST "$API/actions/pr?blocking=true&result=true" '{"i":2}'
+[[ $STATUS == 200 && $(jpy "d['token']") == "$TOKEN" ]] && ok "the next invoke runs in that same container (same token)" || bad "resume: same container" "$STATUS $BODY vs $TOKEN"
+check "the pool counted a resume, and created no container" test "$(metric starts_total 'start="resumed"') $(metric containers_created_total)" == "$((RESUMED0 + 1)) $CREATED0"
+check "the container is frozen again after the pause grace" poll 5 is_frozen "$LEAF"
+check "the container is removed after the idle timeout" poll 10 eval '[[ ! -d "$LEAF" ]]'
+check "the pool counted its removal" test "$(metric containers_removed_total)" == 1
+
+# --- concurrency > 1: one container takes several runs at once ---
+put_action conc '{"exec":{"kind":"nodejs:20","code":"const token = Math.random().toString(36).slice(2); function main(p) { return new Promise(r => setTimeout(() => r({token, i: p.i}), 300)); }"},"limits":{"concurrency":4}}'
+CURLS=()
+for i in 1 2 3 4; do
+  curl -s -m 30 -u "$AUTH" -X POST -H 'Content-Type: application/json' -d "{\"i\":$i}" "$API/actions/conc?blocking=true&result=true" >"$DIR/conc.$i" &
+  CURLS+=($!)
+done
+wait "${CURLS[@]}" # not a bare wait: the node is a child too
+CONC=$(cat "$DIR"/conc.? | python3 -c 'import json, sys
+rs = [json.loads(l) for l in sys.stdin.read().replace("}{", "}\n{").splitlines()]
+print(sorted(r["i"] for r in rs) == [1, 2, 3, 4] and len({r["token"] for r in rs}) == 1)')
+[[ $CONC == True ]] && ok "concurrency 4: four concurrent invokes get their own results from one container" || bad "concurrency" "$(cat "$DIR"/conc.?)"
+
+# --- blocking waits that run out ---
+put_action slow "$(slow_action 2500)"
+req POST "$API/actions/slow?blocking=true&timeout=300" '{"i":1}'
+ID=$(activation_id_of)
+[[ $STATUS == 202 && -n $ID && $BODY != *'"response"'* ]] && ok "a blocking wait that runs out (?timeout=300) answers 202 with the id" || bad "blocking wait runs out" "$STATUS $BODY"
+wait_activation "$ID" && [[ $(jpy "d['response']['result']") == "{'slow': True, 'i': 1}" ]] && ok "its record appears once it finished" || bad "record after 202" "$STATUS $BODY"
+# a long wait first, then a short one: the short one must not wait for the long one's timer
+curl -s -m 30 -u "$AUTH" -X POST "$API/actions/slow?blocking=true&timeout=20000" -o "$DIR/long.out" &
+LONG=$!
+poll 5 eval '[[ $(metric activations_in_flight) == 1 ]]'
+T0=$(date +%s%N)
+req POST "$API/actions/slow?blocking=true&timeout=300" '{"i":2}'
+MS=$((($(date +%s%N) - T0) / 1000000))
+[[ $STATUS == 202 && $MS -lt 1500 ]] && ok "a short wait set after a long one runs out at its own time (${MS} ms)" || bad "deadline order" "$STATUS after $MS ms"
+wait $LONG
+[[ $(cat "$DIR/long.out") == *'"slow":true'* ]] && ok "the long wait gets its result" || bad "long wait" "$(cat "$DIR/long.out")"
+
+# --- every answered activation survives SIGKILL (no listing before the kill) ---
+put_action quick "$token_action"
+req POST "$API/actions/quick?blocking=true" '{}'
+ANSWERED=()
+for round in 1 2 3; do
+  CURLS=()
+  for i in 1 2 3 4; do
+    curl -s -m 30 -u "$AUTH" -X POST -d "{\"i\":$i}" -H 'Content-Type: application/json' "$API/actions/quick?blocking=true" >"$DIR/kill.$i" &
+    CURLS+=($!)
+  done
+  wait "${CURLS[@]}"
+  for i in 1 2 3 4; do
+    [[ $(cat "$DIR/kill.$i") =~ \"activationId\":\"([0-9a-f]{32})\" ]] && ANSWERED+=("${BASH_REMATCH[1]}")
+  done
+  # non-blocking: answered 202, and seen finished through GET of its own id
+  req POST "$API/actions/quick" '{}'
+  ID=$(activation_id_of)
+  wait_activation "$ID" && ANSWERED+=("$ID")
+done
+kill_node
+start_node --stem-cells=none
+LOST=0
+for id in "${ANSWERED[@]}"; do
+  req GET "$API/activations/$id"
+  [[ $STATUS == 200 ]] || LOST=$((LOST + 1))
+done
+[[ ${#ANSWERED[@]} == 15 && $LOST == 0 ]] && ok "every answered activation has its record after SIGKILL (${#ANSWERED[@]} answered, $LOST lost)" || bad "records after SIGKILL" "${#ANSWERED[@]} answered, $LOST lost"
+
+# --- the drain timeout ends what still runs with a whisk error ---
+stop_node
+start_node --stem-cells=none --drain-timeout=500
+put_action slower "$(slow_action 8000)"
+req POST "$API/actions/slower" '{}'
+ID=$(activation_id_of)
+poll 10 eval '[[ $(metric containers_busy) == 1 ]]'
+T0=$SECONDS
+stop_node 8
+check "SIGTERM with a 500 ms drain timeout stops the node before the 8 s run ends" test $((SECONDS - T0)) -le 4
+start_node --stem-cells=none
+req GET "$API/activations/$ID"
+[[ $STATUS == 200 && $(jpy "d['response']['status'] + ': ' + d['response']['result']['error']") == "whisk internal error: whisk-node shut down before the activation completed." ]] && ok "the run cut by the drain timeout has a whisk-error record" || bad "drain record" "$STATUS ${BODY:0:300}"
+stop_node
+
+# --- memory: isolates and containers share --user-memory; a full queue answers 429 ---
+start_node --user-memory=256 --max-queue=0 --stem-cells=none
+put_action isobusy '{"exec":{"kind":"js:isolate","code":"function main() { const t = Date.now(); while (Date.now() - t < 1500) {} return {busy: true}; }"},"limits":{"memory":256,"timeout":10000}}'
+put_action slow "$(slow_action 1500)"
+curl -s -m 30 -u "$AUTH" -X POST -o "$DIR/iso.out" "$API/actions/isobusy?blocking=true&result=true" &
+ISO=$!
+check "a running 256 MB isolate holds all of --user-memory=256" poll 5 eval '[[ $(metric memory_in_use_mb) == 256 && $(metric containers_busy) == 1 ]]'
+req POST "$API/actions/slow?blocking=true" '{}'; expect 429 'Too many requests' "so a nodejs run finds no memory and, with no queue, gets 429"
+wait $ISO
+[[ $(cat "$DIR/iso.out") == '{"busy":true}' ]] && ok "the isolate run answers" || bad "isolate run" "$(cat "$DIR/iso.out")"
+
+# --- SIGTERM lets the running activation finish ---
+curl -s -m 30 -u "$AUTH" -X POST -o "$DIR/slow.out" -w '%{http_code}' "$API/actions/slow?blocking=true&result=true" >"$DIR/slow.status" &
+SLOW=$!
+check "the slow run holds the only memory" poll 10 eval '[[ $(metric containers_busy) == 1 && $(metric activations_in_flight) == 1 ]]'
+req POST "$API/actions/slow?blocking=true" '{}'; expect 429 'Too many requests' "429 when the node's queue is full"
+stop_node
+wait "$SLOW"
+[[ $(cat "$DIR/slow.status") == 200 && $(cat "$DIR/slow.out") == *'"slow":true'* ]] && ok "an activation running at SIGTERM finishes and answers" || bad "in-flight activation at SIGTERM" "$(cat "$DIR/slow.status") $(cat "$DIR/slow.out")"
+check "no container cgroup is left after SIGTERM" test -z "$(leaves)"
