@@ -165,6 +165,13 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     return 1;
   }
 
+  if (auto n = (*db)->recover_accepted(); !n) {
+    log_error("{}", n.err().message);
+    return 1;
+  } else if (*n > 0) {
+    log_warn("{} activation(s) accepted before the last stop never ended: recorded as whisk errors", *n);
+  }
+
   std::shared_ptr<container::backend> backend;
   std::optional<actor_timer> timer;
 #ifdef WHISK_HAS_V8
@@ -247,6 +254,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   controller = nullptr;
   pool = nullptr;
   sys.await_all_actors_done();
+  (*db)->flush(); // answers wait for their records: commit them while the server still sends
   server.stop();
   backend.reset(); // kills every runtime process and removes the cgroups
   (*db)->flush();

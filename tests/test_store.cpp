@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <future>
 #include <filesystem>
 #include <unistd.h>
 
@@ -63,8 +64,6 @@ TEST_CASE("store: activations are batched, listed newest first, and never lost o
       ids.push_back(a.activation_id);
       (*s)->add_activation(a);
     }
-    // visible at once, even before its batch is written
-    CHECK((*s)->get_activation("guest", ids.back()));
   } // closing drains the queue
   auto s = open_sqlite_store(db);
   REQUIRE(s);
@@ -89,4 +88,48 @@ TEST_CASE("store: activations are batched, listed newest first, and never lost o
   REQUIRE(one);
   CHECK(one->logs == std::vector<std::string>{"log of odd"});
   CHECK(!(*s)->get_activation("other", ids[7]));
+}
+
+TEST_CASE("store: a record is committed before its callback runs, and accepted activations are never lost") {
+  temp_dir dir;
+  auto db = (dir.path / "whisk.db").string();
+  auto s = open_sqlite_store(db);
+  REQUIRE(s);
+  auto done = make_activation("done", 2000);
+  std::promise<bool> visible;
+  (*s)->add_activation(done, [&] {
+    // a second connection (another process after a crash would use one) sees the record already
+    auto other = open_sqlite_store(db);
+    visible.set_value(other && (*other)->get_activation("guest", done.activation_id).has_value());
+  });
+  CHECK(visible.get_future().get());
+
+  // accepted (answered 202): the stand-in waits in its own table, the record replaces it
+  auto finished = make_activation("finished", 3000);
+  auto stand_in_1 = finished;
+  stand_in_1.status = activation_status::whisk_error;
+  auto lost = make_activation("lost", 3001);
+  auto stand_in_2 = lost;
+  stand_in_2.status = activation_status::whisk_error;
+  std::promise<void> accepted;
+  (*s)->add_accepted(stand_in_1, [] {});
+  (*s)->add_accepted(stand_in_2, [&] { accepted.set_value(); });
+  accepted.get_future().get();
+  CHECK(!(*s)->get_activation("guest", lost.activation_id)); // not a record yet
+  (*s)->add_activation(finished);
+  (*s)->flush();
+  s->reset(); // the node stops; "lost" never ended
+
+  auto again = open_sqlite_store(db);
+  REQUIRE(again);
+  auto n = (*again)->recover_accepted();
+  REQUIRE(n);
+  CHECK(*n == 1);
+  auto f = (*again)->get_activation("guest", finished.activation_id);
+  REQUIRE(f);
+  CHECK(f->status == activation_status::success); // the real record won over its stand-in
+  auto l = (*again)->get_activation("guest", lost.activation_id);
+  REQUIRE(l);
+  CHECK(l->status == activation_status::whisk_error);
+  CHECK(*(*again)->recover_accepted() == 0); // once only
 }

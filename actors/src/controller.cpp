@@ -115,11 +115,23 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
     return; // nothing ran: no activation record, as for any throttled request
   }
   auto a = record_of(f.inv, f.mode, r);
-  if (f.waiter)
-    (*f.waiter)(api::rest_api::invoke_response(a, f.inv.result_only));
   log_debug("activation {} of {} ended: {}", a.activation_id, f.inv.act->fully_qualified(), status_text(a.status));
-  st.db->add_activation(std::move(a));
+  store::on_committed answer;
+  if (f.waiter) // the answer leaves once the record is committed: no answered activation is lost
+    answer = [respond = std::move(*f.waiter), res = api::rest_api::invoke_response(a, f.inv.result_only)]() mutable {
+      respond(std::move(res));
+    };
+  st.db->add_activation(std::move(a), std::move(answer));
   check_drained(self);
+}
+
+// Answers 202 once the activation's stand-in record is committed: if the node stops before
+// the run ends, the next start records it as a whisk error instead of losing it.
+void answer_accepted(self_ptr self, const flight& f, http::responder respond) {
+  auto aid = f.inv.activation_id;
+  auto stand_in = record_of(f.inv, f.mode, whisk_error(aid, "whisk-node stopped before the activation completed."));
+  stand_in.start_ms = stand_in.end_ms = f.inv.received_ms;
+  self->state.db->add_accepted(std::move(stand_in), [respond = std::move(respond), aid] { respond(api::rest_api::accepted(aid)); });
 }
 
 void schedule_sweep(self_ptr self) {
@@ -148,7 +160,7 @@ void sweep(self_ptr self) {
       continue;
     i->second.deadline.reset();
     if (i->second.waiter) {
-      (*i->second.waiter)(api::rest_api::accepted(aid));
+      answer_accepted(self, i->second, std::move(*i->second.waiter));
       i->second.waiter.reset();
     }
   }
@@ -177,7 +189,7 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
     f.deadline = st.deadlines.emplace(when, aid);
     schedule_sweep(self);
   } else {
-    respond(api::rest_api::accepted(aid));
+    answer_accepted(self, f, std::move(respond));
   }
   st.in_flight.emplace(aid, std::move(f));
   self->request(st.pool, caf::infinite, run_atom::value, std::move(msg))

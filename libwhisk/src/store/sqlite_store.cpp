@@ -163,27 +163,25 @@ public:
     return sqlite3_changes(db_) > 0;
   }
 
-  void add_activation(activation a) override {
-    bool wake;
-    {
-      std::lock_guard guard{queue_mx_};
-      queue_.push_back(std::move(a));
-      // The writer needs a nudge only to start a batch or to cut a full one short.
-      wake = queue_.size() == 1 || queue_.size() == 512;
-    }
-    if (wake)
-      queue_cv_.notify_one();
+  void add_activation(activation a, on_committed done) override { enqueue({std::move(a), false, std::move(done)}); }
+
+  void add_accepted(activation stand_in, on_committed done) override {
+    enqueue({std::move(stand_in), true, std::move(done)});
+  }
+
+  expected<std::int64_t> recover_accepted() override {
+    std::lock_guard guard{db_mx_};
+    if (!exec(db_, "BEGIN IMMEDIATE"))
+      return make_error(errc::internal, fmt::format("store: cannot recover accepted activations: {}", sqlite3_errmsg(db_)));
+    bool ok = exec(db_, "INSERT OR IGNORE INTO activations(id, ns, name, start, doc) SELECT id, ns, name, start, doc FROM accepted");
+    auto recovered = static_cast<std::int64_t>(sqlite3_changes(db_));
+    if (ok && exec(db_, "DELETE FROM accepted") && exec(db_, "COMMIT"))
+      return recovered;
+    exec(db_, "ROLLBACK");
+    return make_error(errc::internal, fmt::format("store: cannot recover accepted activations: {}", sqlite3_errmsg(db_)));
   }
 
   std::optional<activation> get_activation(const std::string& ns, const std::string& id) override {
-    {
-      // A record still waiting for its batch is already visible to readers.
-      std::lock_guard guard{queue_mx_};
-      for (auto* q : {&queue_, &in_flight_})
-        for (auto& a : *q)
-          if (a.activation_id == id && a.ns == ns)
-            return a;
-    }
     std::lock_guard guard{db_mx_};
     statement st{db_, "SELECT doc FROM activations WHERE id = ?1 AND ns = ?2"};
     st.bind(1, id).bind(2, ns);
@@ -199,7 +197,6 @@ public:
   }
 
   std::vector<activation> list_activations(const activation_query& q) override {
-    flush(); // listings see every activation that finished before the call
     std::lock_guard guard{db_mx_};
     statement st{db_,
                  "SELECT doc FROM activations WHERE ns = ?1 AND (?2 = '' OR name = ?2) "
@@ -217,16 +214,31 @@ public:
   void flush() override {
     std::unique_lock lock{queue_mx_};
     auto target = enqueued_total();
-    ++flush_waiters_;
-    queue_cv_.notify_all();
     flushed_cv_.wait(lock, [&] { return written_ >= target || stopping_; });
-    --flush_waiters_;
   }
 
 private:
   std::uint64_t enqueued_total() const { return written_ + in_flight_.size() + queue_.size(); }
 
-  // Group commit: everything queued while the previous batch was written goes in one transaction.
+  struct pending_write {
+    activation a;
+    bool accepted = false; // a stand-in for an activation answered 202, not its record
+    on_committed done;
+  };
+
+  void enqueue(pending_write w) {
+    bool wake;
+    {
+      std::lock_guard guard{queue_mx_};
+      queue_.push_back(std::move(w));
+      wake = queue_.size() == 1; // the writer sleeps only when the queue is empty
+    }
+    if (wake)
+      queue_cv_.notify_one();
+  }
+
+  // Group commit: whatever queued up while the previous transaction was written goes in the
+  // next one, at once (no waiting for more: an answer waits for its commit).
   void write_loop() {
     for (;;) {
       {
@@ -234,13 +246,12 @@ private:
         queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty() && stopping_)
           return;
-        // Under load, gather a batch for a moment: one transaction for many records costs
-        // far less than one each. Flush requests and shutdown cut the wait short.
-        queue_cv_.wait_for(lock, std::chrono::milliseconds(2),
-                           [&] { return stopping_ || flush_waiters_ > 0 || queue_.size() >= 512; });
         in_flight_.swap(queue_);
       }
       write_batch(in_flight_);
+      for (auto& w : in_flight_)
+        if (w.done)
+          w.done();
       {
         std::lock_guard guard{queue_mx_};
         written_ += in_flight_.size();
@@ -250,19 +261,28 @@ private:
     }
   }
 
-  void write_batch(const std::deque<activation>& batch) {
+  void write_batch(const std::deque<pending_write>& batch) {
     for (int attempt = 0;; ++attempt) {
       bool ok = exec(writer_db_, "BEGIN IMMEDIATE");
       if (ok) {
-        statement st{writer_db_, "INSERT OR REPLACE INTO activations(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
-        for (auto& a : batch) {
+        statement record{writer_db_, "INSERT OR REPLACE INTO activations(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
+        statement stand_in{writer_db_, "INSERT OR REPLACE INTO accepted(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
+        statement settled{writer_db_, "DELETE FROM accepted WHERE id = ?1"};
+        for (auto& w : batch) {
+          auto& a = w.a;
+          auto& st = w.accepted ? stand_in : record;
           st.bind(1, a.activation_id).bind(2, a.ns).bind(3, a.name).bind(4, a.start_ms).bind(5, json::dump(to_json(a)));
-          if (st.step() != SQLITE_DONE) {
-            log_error("store: cannot write activation {}: {}", a.activation_id, st.error());
-            ok = false;
+          ok = st.step() == SQLITE_DONE;
+          st.reset();
+          if (ok && !w.accepted) {
+            settled.bind(1, a.activation_id);
+            ok = settled.step() == SQLITE_DONE;
+            settled.reset();
+          }
+          if (!ok) {
+            log_error("store: cannot write activation {}: {}", a.activation_id, sqlite3_errmsg(writer_db_));
             break;
           }
-          st.reset();
         }
       }
       if (ok && exec(writer_db_, "COMMIT"))
@@ -280,10 +300,9 @@ private:
   std::mutex queue_mx_;
   std::condition_variable queue_cv_;
   std::condition_variable flushed_cv_;
-  std::deque<activation> queue_;
-  std::deque<activation> in_flight_;
+  std::deque<pending_write> queue_;
+  std::deque<pending_write> in_flight_;
   std::uint64_t written_ = 0;
-  int flush_waiters_ = 0;
   bool stopping_ = false;
   std::thread writer_;
 };
@@ -300,7 +319,10 @@ expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path) {
       "  doc TEXT NOT NULL, PRIMARY KEY(ns, name));"
       "CREATE TABLE IF NOT EXISTS activations(id TEXT PRIMARY KEY, ns TEXT NOT NULL, name TEXT NOT NULL,"
       "  start INTEGER NOT NULL, doc TEXT NOT NULL);"
-      "CREATE INDEX IF NOT EXISTS activations_by_ns ON activations(ns, start);";
+      "CREATE INDEX IF NOT EXISTS activations_by_ns ON activations(ns, start);"
+      // activations answered 202 and not yet ended, each with the record it gets if the node stops first
+      "CREATE TABLE IF NOT EXISTS accepted(id TEXT PRIMARY KEY, ns TEXT NOT NULL, name TEXT NOT NULL,"
+      "  start INTEGER NOT NULL, doc TEXT NOT NULL);";
   if (!exec(reader, schema)) {
     sqlite3_close(reader);
     return make_error(errc::internal, fmt::format("store: cannot create the schema in {}", path));

@@ -1,6 +1,7 @@
 #pragma once
 // Entity and activation storage. Nothing above this interface knows which backend runs.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,11 +39,22 @@ public:
   virtual std::vector<action> list_actions(const std::string& ns, std::int64_t limit, std::int64_t skip) = 0;
   virtual bool delete_action(const std::string& ns, const std::string& name) = 0;
 
-  // Queues a finished activation; it is written in the next batch, off the caller's path.
-  virtual void add_activation(activation a) = 0;
+  // Runs on the store's own thread once a write is committed (on disk, safe from a crash).
+  using on_committed = std::function<void()>;
+
+  // Queues a finished activation for the next group commit; `done` runs once it is
+  // committed, so an answer sent from it never names a record that a crash could lose.
+  virtual void add_activation(activation a, on_committed done = {}) = 0;
+  // Keeps `stand_in` (a whisk-error record) for an activation answered 202 before it ended;
+  // its real record replaces it. A node that stops first leaves the stand-in for
+  // recover_accepted(). `done` runs once it is committed.
+  virtual void add_accepted(activation stand_in, on_committed done) = 0;
+  // At start: every accepted activation without a record gets its stand-in; returns how many.
+  virtual expected<std::int64_t> recover_accepted() = 0;
+  // Committed records only: what a reader sees survives a crash.
   virtual std::optional<activation> get_activation(const std::string& ns, const std::string& id) = 0;
   virtual std::vector<activation> list_activations(const activation_query& q) = 0;
-  // Blocks until every queued activation is on disk.
+  // Blocks until every queued write is committed (shutdown).
   virtual void flush() = 0;
 };
 
