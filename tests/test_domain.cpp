@@ -156,3 +156,20 @@ TEST_CASE("metrics: samples of one name become one Prometheus family with its ty
   CHECK_THAT(text, Catch::Contains("# TYPE whisk_containers gauge\nwhisk_containers 2\n"));
   CHECK_THAT(text, !Catch::Contains("ignored"));
 }
+
+TEST_CASE("domain: a runtime's answer nested too deep is a developer error, never a crash") {
+  container::outcome out;
+  out.kind = container::outcome_kind::ok;
+  out.output = "{\"a\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  auto c = policy::classify_run(out, 1000);
+  CHECK(c.status == activation_status::developer_error);
+  out.output = "{\"a\":" + std::string(json::max_depth - 1, '[') + std::string(json::max_depth - 1, ']') + "}";
+  CHECK(policy::classify_run(out, 1000).status == activation_status::success);
+}
+
+TEST_CASE("domain: a PUT body with 200,000 nested brackets in parameters is a bad request") {
+  auto body = json::parse(R"({"exec":{"kind":"nodejs:20","code":"x"},"parameters":[{"key":"p","value":)" +
+                          std::string(200000, '[') + std::string(200000, ']') + "}]}");
+  REQUIRE(!body);
+  CHECK(http_status(body.err().code) == 400);
+}

@@ -90,3 +90,23 @@ TEST_CASE("store: activations are batched, listed newest first, and never lost o
   CHECK(one->logs == std::vector<std::string>{"log of odd"});
   CHECK(!(*s)->get_activation("other", ids[7]));
 }
+
+TEST_CASE("store: a result nested as deep as outside input allows reads back from its record") {
+  temp_dir dir;
+  auto db = (dir.path / "whisk.db").string();
+  auto a = make_activation("deep", 1000);
+  std::string deep = "{\"r\":" + std::string(json::max_depth - 1, '[') + std::string(json::max_depth - 1, ']') + "}";
+  auto result = json::parse(deep);
+  REQUIRE(result);
+  a.result = *result;
+  {
+    auto s = open_sqlite_store(db);
+    REQUIRE(s);
+    (*s)->add_activation(a);
+  }
+  auto s = open_sqlite_store(db);
+  REQUIRE(s);
+  auto back = (*s)->get_activation("guest", a.activation_id);
+  REQUIRE(back);
+  CHECK(json::dump(back->result) == deep);
+}

@@ -70,7 +70,7 @@ sqlite3* open_db(const std::string& path) {
 }
 
 std::optional<action> action_from_doc(const std::string& doc) {
-  auto parsed = json::parse(doc);
+  auto parsed = json::parse(doc, json::max_wrapped_depth);
   if (!parsed)
     return std::nullopt;
   auto& d = *parsed;
@@ -189,7 +189,7 @@ public:
     st.bind(1, id).bind(2, ns);
     if (st.step() != SQLITE_ROW)
       return std::nullopt;
-    auto doc = json::parse(st.text(0));
+    auto doc = json::parse(st.text(0), json::max_wrapped_depth);
     if (!doc)
       return std::nullopt;
     auto a = activation_from_json(*doc);
@@ -208,7 +208,7 @@ public:
     st.bind(1, q.ns).bind(2, q.name).bind(3, q.since).bind(4, q.upto).bind(5, q.limit).bind(6, q.skip);
     std::vector<activation> out;
     while (st.step() == SQLITE_ROW)
-      if (auto doc = json::parse(st.text(0)))
+      if (auto doc = json::parse(st.text(0), json::max_wrapped_depth))
         if (auto a = activation_from_json(*doc))
           out.push_back(std::move(*a));
     return out;
