@@ -2,6 +2,7 @@
 #include <set>
 #include <thread>
 
+#include "whisk/base64.hpp"
 #include "whisk/container/container.hpp"
 #include "whisk/domain.hpp"
 #include "whisk/policy/outcome.hpp"
@@ -172,4 +173,22 @@ TEST_CASE("domain: a PUT body with 200,000 nested brackets in parameters is a ba
                           std::string(200000, '[') + std::string(200000, ']') + "}]}");
   REQUIRE(!body);
   CHECK(http_status(body.err().code) == 400);
+}
+
+TEST_CASE("domain: binary code must be base64 at PUT") {
+  auto put = [](const std::string& code) {
+    return action_from_json(*json::parse(R"({"exec":{"kind":"native","binary":true,"code":")" + code + "\"}}"), "guest", "b");
+  };
+  CHECK(put("IyEvYmluL3NoCmVjaG8gaGkK")); // "#!/bin/sh\necho hi\n"
+  CHECK(put("IyEvYmluL3No\\nCmVjaG8gaGkK")); // line-wrapped
+  for (auto bad : {"not base64!", "IyEvYmluL3NoCmVjaG8gaGkK=", "IyE", "IyE*", "$$$$", "  "}) {
+    INFO(bad);
+    auto a = put(bad);
+    REQUIRE(!a);
+    CHECK(a.err().code == errc::bad_request);
+    CHECK_THAT(a.err().message, Catch::Contains("base64"));
+  }
+  CHECK(base64_decode("aGk=") == std::optional<std::string>("hi"));
+  CHECK(!base64_decode("aGk"));   // padding is required
+  CHECK(!base64_decode("aG-k"));  // not the URL-safe alphabet
 }

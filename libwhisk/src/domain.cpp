@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <random>
 
+#include "whisk/base64.hpp"
+
 namespace whisk {
 
 namespace {
@@ -79,6 +81,11 @@ expected<exec_spec> parse_exec(const json::value* v) {
   if (e.main.empty())
     e.main = "main";
   e.binary = json::get_bool(*v, "binary", false);
+  if (e.binary) { // kept encoded (runtimes decode it); checked here so a bad upload fails at PUT
+    auto decoded = base64_decode(e.code);
+    if (!decoded || decoded->empty())
+      return make_error(errc::bad_request, "exec.code must be base64 (standard alphabet, padded) when exec.binary is true");
+  }
   if (e.kind != "native" && !is_valid_identifier(e.main))
     return make_error(errc::bad_request, fmt::format("exec.main '{}' is not a valid function name", e.main));
   return e;

@@ -1,9 +1,11 @@
 #include "whisk/api/rest_api.hpp"
 
 #include <fmt/format.h>
+#include <sodium.h>
 #include <string_view>
 #include <vector>
 
+#include "whisk/base64.hpp"
 #include "whisk/log.hpp"
 
 namespace whisk::api {
@@ -40,35 +42,6 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
     i = j + 1;
   }
   return out;
-}
-
-std::string base64_decode(std::string_view in) {
-  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (unsigned char c : in) {
-    if (c == '=')
-      break;
-    auto pos = chars.find(static_cast<char>(c));
-    if (pos == std::string::npos)
-      return {};
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
-}
-
-bool equal_keys(const std::string& a, const std::string& b) {
-  if (a.size() != b.size())
-    return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
 }
 
 bool flag(const std::map<std::string, std::string>& q, const char* key) {
@@ -129,11 +102,11 @@ std::optional<namespace_record> rest_api::authenticate(const std::string& author
   if (authorization.size() <= scheme.size() || authorization.compare(0, scheme.size(), scheme) != 0)
     return std::nullopt;
   auto decoded = base64_decode(std::string_view(authorization).substr(scheme.size()));
-  auto colon = decoded.find(':');
+  auto colon = decoded ? decoded->find(':') : std::string::npos;
   if (colon == std::string::npos)
     return std::nullopt;
-  auto uuid = decoded.substr(0, colon);
-  auto key = decoded.substr(colon + 1);
+  auto uuid = decoded->substr(0, colon);
+  auto key = decoded->substr(colon + 1);
   auto i = auth_cache_.find(uuid);
   if (i == auth_cache_.end()) {
     auto ns = store_.namespace_by_uuid(uuid);
@@ -141,7 +114,8 @@ std::optional<namespace_record> rest_api::authenticate(const std::string& author
       return std::nullopt;
     i = auth_cache_.emplace(uuid, *ns).first;
   }
-  if (!equal_keys(i->second.key, key))
+  auto& stored = i->second.key;
+  if (stored.size() != key.size() || sodium_memcmp(stored.data(), key.data(), key.size()) != 0)
     return std::nullopt;
   return i->second;
 }
