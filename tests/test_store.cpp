@@ -40,7 +40,7 @@ TEST_CASE("store: namespaces and actions persist across reopen") {
   REQUIRE(s);
   auto ns = (*s)->namespace_by_uuid("uuid-1");
   REQUIRE(ns);
-  CHECK(ns->key == "key-1");
+  CHECK(ns->key_hash == "key-1");
   CHECK(!(*s)->namespace_by_uuid("nope"));
   auto a = (*s)->get_action("guest", "echo");
   REQUIRE(a);
