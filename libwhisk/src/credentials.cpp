@@ -56,11 +56,15 @@ bool write_all(int fd, const void* data, std::size_t size) {
 
 } // namespace
 
+void random_bytes(void* out, std::size_t size) {
+  sodium_ready();
+  randombytes_buf(out, size);
+}
+
 // Each call draws its own bytes: a uuid says nothing about any key.
 std::string new_uuid() {
-  sodium_ready();
   std::array<unsigned char, 16> b;
-  randombytes_buf(b.data(), b.size());
+  random_bytes(b.data(), b.size());
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40); // version 4: random
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80); // RFC 4122 variant
   auto h = to_hex(b.data(), b.size());
@@ -68,9 +72,8 @@ std::string new_uuid() {
 }
 
 std::string new_key() {
-  sodium_ready();
   std::array<unsigned char, 32> b;
-  randombytes_buf(b.data(), b.size());
+  random_bytes(b.data(), b.size());
   auto key = to_hex(b.data(), b.size());
   sodium_memzero(b.data(), b.size());
   return key;

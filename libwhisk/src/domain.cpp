@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <random>
 
 #include "whisk/base64.hpp"
+#include "whisk/credentials.hpp"
 
 namespace whisk {
 
@@ -356,16 +356,11 @@ expected<activation> activation_from_json(const json::value& doc) {
 }
 
 std::string random_hex(std::size_t chars) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char digits[] = "0123456789abcdef";
   std::string out(chars, '0');
-  std::uint64_t bits = 0;
-  for (std::size_t i = 0; i < chars; ++i) {
-    if (i % 16 == 0)
-      bits = rng();
-    out[i] = digits[bits & 0xf];
-    bits >>= 4;
-  }
+  random_bytes(out.data(), out.size()); // one random byte per digit, cut to its low 4 bits
+  for (auto& c : out)
+    c = digits[static_cast<unsigned char>(c) & 0xf];
   return out;
 }
 

@@ -14,6 +14,9 @@ namespace whisk {
 
 class store;
 
+// `size` bytes from the OS CSPRNG (libsodium's randombytes_buf).
+void random_bytes(void* out, std::size_t size);
+
 // A random (version 4) uuid: 36 characters, lowercase hex in 8-4-4-4-12 groups.
 std::string new_uuid();
 // A random key: 64 lowercase hex digits (256 bits), drawn independently of any uuid.
