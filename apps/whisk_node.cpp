@@ -239,7 +239,10 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     controller = spawn_controller(sys, **db, pool, ctl_cfg);
     log_info("whisk-node listening on http://{}:{} (backend {}, data dir {}, user memory {} MB)", cfg.host, *port,
              backend->name(), data_dir.string(), cfg.user_memory);
-    log_info("credentials for namespace '{}' are in {}", guest->name, (data_dir / "wskprops").string());
+    if (guest->name.empty())
+      log_info("no namespace 'guest' in the store: {} is not written", (data_dir / "wskprops").string());
+    else
+      log_info("credentials for namespace '{}' are in {}", guest->name, (data_dir / "wskprops").string());
     int sig = 0;
     sigwait(&signals, &sig);
     log_info("received {}: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");

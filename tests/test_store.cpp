@@ -302,3 +302,19 @@ TEST_CASE("rest: Basic auth checks the key against its stored hash, and a replac
   api::rest_api no_keys{**s, api::rest_config{}}; // without the node secret nothing verifies
   CHECK(get_namespaces(no_keys, uuid + ":" + rotated).status == 401);
 }
+
+TEST_CASE("credentials: a store whose namespaces include no guest keeps every key as it is") {
+  temp_dir dir;
+  key_hasher keys{test_secret(4)};
+  auto s = open_sqlite_store((dir.path / "whisk.db").string());
+  REQUIRE(s);
+  auto key = new_key();
+  REQUIRE((*s)->put_namespace({"alice", new_uuid(), keys.hash(key)}));
+  auto props = dir.path / "wskprops";
+  auto b = bootstrap_guest(**s, keys, props, "http://127.0.0.1:1");
+  REQUIRE(b);
+  CHECK(b->name.empty());
+  CHECK(!std::filesystem::exists(props));
+  REQUIRE((*s)->namespaces().size() == 1);
+  CHECK(keys.verify(key, (*s)->namespaces().front().key_hash));
+}

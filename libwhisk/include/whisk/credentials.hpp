@@ -57,9 +57,9 @@ expected<bool> write_wskprops(const std::filesystem::path& file, const wskprops&
 // First start: the namespace `guest` with a new key. Every start: `file` with the API host
 // and guest's credentials. The store keeps only a hash, so the key comes from the existing
 // file; when that file is gone (or holds another key), guest gets a new key and the old
-// one stops working.
+// one stops working. Only `guest` is ever given a key here.
 struct guest_credentials {
-  std::string name;
+  std::string name;     // empty: the store has namespaces but no guest, and `file` was left alone
   bool created = false; // the namespace was created on this start
   bool new_key = false; // a key was issued on this start (always when created)
 };
