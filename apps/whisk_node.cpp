@@ -5,7 +5,6 @@
 #include <caf/io/all.hpp>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "whisk/actors/actor_timer.hpp"
@@ -17,6 +16,7 @@
 #include "whisk/isolate/isolate_backend.hpp"
 #endif
 #include "whisk/container/sim_backend.hpp"
+#include "whisk/credentials.hpp"
 #include "whisk/log.hpp"
 #include "whisk/policy/stem_cells.hpp"
 #include "whisk/store/store.hpp"
@@ -84,35 +84,6 @@ struct node_config : caf::actor_system_config {
   }
 };
 
-std::string new_uuid() {
-  auto h = random_hex(32);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
-}
-
-// First start: the guest namespace with a random key. Every start: wskprops with the port.
-expected<namespace_record> ensure_guest(store& db, const fs::path& data_dir, std::uint16_t port) {
-  auto all = db.namespaces();
-  namespace_record guest;
-  if (all.empty()) {
-    guest = {"guest", new_uuid(), random_hex(64)};
-    if (auto ok = db.put_namespace(guest); !ok)
-      return ok.err();
-    log_info("created namespace 'guest' with key {}:{}", guest.uuid, guest.key);
-  } else {
-    guest = all.front();
-    for (auto& ns : all)
-      if (ns.name == "guest")
-        guest = ns;
-  }
-  auto props = data_dir / "wskprops";
-  std::ofstream out(props, std::ios::trunc);
-  out << "APIHOST=http://127.0.0.1:" << port << "\nAUTH=" << guest.uuid << ":" << guest.key << "\n";
-  if (!out)
-    return make_error(errc::internal, "cannot write " + props.string());
-  fs::permissions(props, fs::perms::owner_read | fs::perms::owner_write);
-  return guest;
-}
-
 #ifdef WHISK_HAS_V8
 void add_isolate_metrics(const isolate::isolate_backend& b, std::vector<metrics::sample>& out) {
   using metrics::kind;
@@ -156,10 +127,18 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     log_error("invalid option: --isolate-workers must be 0..256, --isolate-cache at least 1, --isolate-cache-mb at least 16");
     return 2;
   }
-  std::error_code ec;
-  fs::create_directories(cfg.data_dir, ec);
   auto data_dir = fs::absolute(cfg.data_dir);
-  auto db = open_sqlite_store((data_dir / "whisk.db").string());
+  auto private_dir = make_private_dir(data_dir);
+  if (!private_dir) {
+    log_error("{}", private_dir.err().message);
+    return 1;
+  }
+  auto keys = load_node_secret(data_dir / "node-secret");
+  if (!keys) {
+    log_error("{}", keys.err().message);
+    return 1;
+  }
+  auto db = open_sqlite_store((data_dir / "whisk.db").string(), &*keys);
   if (!db) {
     log_error("{}", db.err().message);
     return 1;
@@ -210,6 +189,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   controller_config ctl_cfg;
   ctl_cfg.rest.max_blocking_wait_ms = cfg.blocking_wait;
   ctl_cfg.rest.allow_unsafe_isolates = cfg.isolate_unsafe;
+  ctl_cfg.rest.keys = *keys;
 #ifdef WHISK_HAS_V8
   if (isolates)
     ctl_cfg.extra_metrics = [isolates](std::vector<metrics::sample>& out) { add_isolate_metrics(*isolates, out); };
@@ -229,15 +209,22 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   if (!port) {
     log_error("{}", port.err().message);
     rc = 1;
-  } else if (auto guest = ensure_guest(**db, data_dir, *port); !guest) {
+  } else if (auto guest = bootstrap_guest(**db, *keys, data_dir / "wskprops", "http://127.0.0.1:" + std::to_string(*port));
+             !guest) {
     log_error("{}", guest.err().message);
     rc = 1;
   } else {
+    if (guest->new_key && !guest->created)
+      log_warn("issued a new key for namespace '{}': it is in {} (the store keeps only its hash)", guest->name,
+               (data_dir / "wskprops").string());
     ctl_cfg.rest.api_host = "http://127.0.0.1:" + std::to_string(*port);
     controller = spawn_controller(sys, **db, pool, ctl_cfg);
     log_info("whisk-node listening on http://{}:{} (backend {}, data dir {}, user memory {} MB)", cfg.host, *port,
              backend->name(), data_dir.string(), cfg.user_memory);
-    log_info("credentials for namespace '{}' are in {}", guest->name, (data_dir / "wskprops").string());
+    if (guest->name.empty())
+      log_info("no namespace 'guest' in the store: {} is not written", (data_dir / "wskprops").string());
+    else
+      log_info("credentials for namespace '{}' are in {}", guest->name, (data_dir / "wskprops").string());
     int sig = 0;
     sigwait(&signals, &sig);
     log_info("received {}: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -1,8 +1,14 @@
+#include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <set>
+#include <sys/stat.h>
 #include <thread>
 
+#include "whisk/base64.hpp"
 #include "whisk/container/container.hpp"
+#include "whisk/credentials.hpp"
 #include "whisk/domain.hpp"
 #include "whisk/policy/outcome.hpp"
 
@@ -155,4 +161,131 @@ TEST_CASE("metrics: samples of one name become one Prometheus family with its ty
   CHECK_THAT(text, Catch::Contains("whisk_starts_total{start=\"cold\"} 1\n"));
   CHECK_THAT(text, Catch::Contains("# TYPE whisk_containers gauge\nwhisk_containers 2\n"));
   CHECK_THAT(text, !Catch::Contains("ignored"));
+}
+
+TEST_CASE("domain: a runtime's answer nested too deep is a developer error, never a crash") {
+  container::outcome out;
+  out.kind = container::outcome_kind::ok;
+  out.output = "{\"a\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  auto c = policy::classify_run(out, 1000);
+  CHECK(c.status == activation_status::developer_error);
+  out.output = "{\"a\":" + std::string(json::max_depth - 1, '[') + std::string(json::max_depth - 1, ']') + "}";
+  CHECK(policy::classify_run(out, 1000).status == activation_status::success);
+}
+
+TEST_CASE("domain: a PUT body with 200,000 nested brackets in parameters is a bad request") {
+  auto body = json::parse(R"({"exec":{"kind":"nodejs:20","code":"x"},"parameters":[{"key":"p","value":)" +
+                          std::string(200000, '[') + std::string(200000, ']') + "}]}");
+  REQUIRE(!body);
+  CHECK(http_status(body.err().code) == 400);
+}
+
+TEST_CASE("domain: binary code must be base64 at PUT") {
+  auto put = [](const std::string& code) {
+    return action_from_json(*json::parse(R"({"exec":{"kind":"native","binary":true,"code":")" + code + "\"}}"), "guest", "b");
+  };
+  CHECK(put("IyEvYmluL3NoCmVjaG8gaGkK")); // "#!/bin/sh\necho hi\n"
+  CHECK(put("IyEvYmluL3No\\nCmVjaG8gaGkK")); // line-wrapped
+  for (auto bad : {"not base64!", "IyEvYmluL3NoCmVjaG8gaGkK=", "IyE", "IyE*", "$$$$", "  "}) {
+    INFO(bad);
+    auto a = put(bad);
+    REQUIRE(!a);
+    CHECK(a.err().code == errc::bad_request);
+    CHECK_THAT(a.err().message, Catch::Contains("base64"));
+  }
+  CHECK(base64_decode("aGk=") == std::optional<std::string>("hi"));
+  CHECK(!base64_decode("aGk"));   // padding is required
+  CHECK(!base64_decode("aG-k"));  // not the URL-safe alphabet
+}
+
+TEST_CASE("credentials: uuids and keys are random, independent and well formed") {
+  auto hex = [](const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  };
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    auto uuid = new_uuid();
+    auto key = new_key();
+    REQUIRE(uuid.size() == 36);
+    for (std::size_t dash : {8, 13, 18, 23})
+      REQUIRE(uuid[dash] == '-');
+    auto digits = uuid;
+    digits.erase(std::remove(digits.begin(), digits.end(), '-'), digits.end());
+    REQUIRE(digits.size() == 32);
+    REQUIRE(hex(digits));
+    REQUIRE(uuid[14] == '4');                                   // version 4
+    REQUIRE(std::string("89ab").find(uuid[19]) != std::string::npos); // RFC 4122 variant
+    REQUIRE(key.size() == 64);
+    REQUIRE(hex(key));
+    // independent draws: no shared run of the uuid's random digits in the key
+    REQUIRE(key.find(digits.substr(0, 8)) == std::string::npos);
+    REQUIRE(key.find(digits.substr(20, 12)) == std::string::npos);
+    REQUIRE(seen.insert(uuid).second);
+    REQUIRE(seen.insert(key).second);
+  }
+}
+
+TEST_CASE("credentials: keyed hashes depend on key and node secret, and comparison needs equal sizes") {
+  std::array<unsigned char, key_hasher::secret_bytes> a{}, b{};
+  b[0] = 1;
+  key_hasher ha{a}, hb{b};
+  auto key = new_key();
+  CHECK(ha.hash(key).size() == 64);
+  CHECK(ha.hash(key) == ha.hash(key));
+  CHECK(ha.hash(key) != hb.hash(key));
+  CHECK(ha.hash(key) != ha.hash(key + "x"));
+  CHECK(ha.hash(key).find(key) == std::string::npos);
+  CHECK(ha.verify(key, ha.hash(key)));
+  CHECK(!hb.verify(key, ha.hash(key)));
+  CHECK(equal_secrets("abc", "abc"));
+  CHECK(!equal_secrets("abc", "abd"));
+  CHECK(!equal_secrets("abc", "abcd"));
+  CHECK(!equal_secrets("", "a"));
+}
+
+namespace {
+struct scratch_dir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / ("whisk-cred-test-" + new_uuid());
+  ~scratch_dir() { std::filesystem::remove_all(path); }
+};
+unsigned mode_of(const std::filesystem::path& p) {
+  struct stat st{};
+  ::stat(p.c_str(), &st);
+  return st.st_mode & 0777;
+}
+} // namespace
+
+TEST_CASE("credentials: the data dir is 0700, the node secret and wskprops 0600") {
+  scratch_dir d;
+  auto dir = d.path / "data";
+  REQUIRE(make_private_dir(dir));
+  CHECK(mode_of(dir) == 0700);
+  ::chmod(dir.c_str(), 0755);
+  REQUIRE(make_private_dir(dir)); // an existing dir is narrowed too
+  CHECK(mode_of(dir) == 0700);
+
+  auto secret = dir / "node-secret";
+  auto first = load_node_secret(secret);
+  REQUIRE(first);
+  CHECK(mode_of(secret) == 0600);
+  CHECK(std::filesystem::file_size(secret) == key_hasher::secret_bytes);
+  auto again = load_node_secret(secret);
+  REQUIRE(again);
+  CHECK(first->hash("k") == again->hash("k")); // the same secret on the next start
+  scratch_dir other;
+  REQUIRE(make_private_dir(other.path));
+  auto elsewhere = load_node_secret(other.path / "node-secret");
+  REQUIRE(elsewhere);
+  CHECK(first->hash("k") != elsewhere->hash("k")); // another node, another secret
+  std::filesystem::resize_file(secret, 8);
+  CHECK(!load_node_secret(secret)); // a damaged secret is an error, never silently replaced
+
+  auto props = dir / "wskprops";
+  REQUIRE(write_wskprops(props, {"http://127.0.0.1:1", "u", "k"}));
+  CHECK(mode_of(props) == 0600);
+  auto read = read_wskprops(props);
+  REQUIRE(read);
+  CHECK(read->api_host == "http://127.0.0.1:1");
+  CHECK(read->auth() == "u:k");
+  CHECK(!std::filesystem::exists(dir / "wskprops.tmp"));
 }

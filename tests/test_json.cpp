@@ -41,3 +41,47 @@ TEST_CASE("json: set replaces or appends members") {
   v.set("a", 3);
   CHECK(json::dump(v) == R"({"a":3,"b":2})");
 }
+
+namespace {
+std::string nested(std::size_t depth, char open, const char* inner, char close) {
+  std::string s;
+  for (std::size_t i = 0; i < depth; ++i)
+    s += open == '{' ? std::string("{\"a\":") : std::string(1, open);
+  s += inner;
+  s.append(depth, close);
+  return s;
+}
+} // namespace
+
+TEST_CASE("json: nesting up to max_depth parses, one level more is a bad_request") {
+  for (char open : {'[', '{'}) {
+    char close = open == '[' ? ']' : '}';
+    INFO(open);
+    auto at_limit = json::parse(nested(json::max_depth, open, "1", close));
+    REQUIRE(at_limit);
+    CHECK(json::dump(*at_limit) == nested(json::max_depth, open, "1", close));
+    auto over = json::parse(nested(json::max_depth + 1, open, "1", close));
+    REQUIRE(!over);
+    CHECK(over.err().code == errc::bad_request);
+    CHECK_THAT(over.err().message, Catch::Contains("deeper than 128"));
+    // an explicit bound for documents whisk wraps around outside values itself
+    CHECK(json::parse(nested(json::max_depth + 1, open, "1", close), json::max_wrapped_depth));
+  }
+}
+
+TEST_CASE("json: 200,000 nested brackets are an error, never a crash") {
+  for (char open : {'[', '{'}) {
+    char close = open == '[' ? ']' : '}';
+    INFO(open);
+    for (auto* inner : {"1", ""}) { // balanced, and cut short as an attacker may send it
+      auto text = nested(200000, open, inner, close);
+      if (*inner == '\0')
+        text.resize(text.size() / 2);
+      auto v = json::parse(text);
+      REQUIRE(!v);
+      CHECK(v.err().code == errc::bad_request);
+    }
+    auto deep_in_member = json::parse("{\"parameters\":[{\"key\":\"x\",\"value\":" + nested(200000, open, "0", close) + "}]}");
+    CHECK(!deep_in_member);
+  }
+}

@@ -1,8 +1,14 @@
+#include <array>
 #include <catch2/catch.hpp>
 #include <future>
 #include <filesystem>
+#include <fstream>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "whisk/api/rest_api.hpp"
 #include "whisk/store/store.hpp"
 
 using namespace whisk;
@@ -41,7 +47,7 @@ TEST_CASE("store: namespaces and actions persist across reopen") {
   REQUIRE(s);
   auto ns = (*s)->namespace_by_uuid("uuid-1");
   REQUIRE(ns);
-  CHECK(ns->key == "key-1");
+  CHECK(ns->key_hash == "key-1");
   CHECK(!(*s)->namespace_by_uuid("nope"));
   auto a = (*s)->get_action("guest", "echo");
   REQUIRE(a);
@@ -132,4 +138,226 @@ TEST_CASE("store: a record is committed before its callback runs, and accepted a
   REQUIRE(l);
   CHECK(l->status == activation_status::whisk_error);
   CHECK(*(*again)->recover_accepted() == 0); // once only
+}
+
+TEST_CASE("store: a result nested as deep as outside input allows reads back from its record") {
+  temp_dir dir;
+  auto db = (dir.path / "whisk.db").string();
+  auto a = make_activation("deep", 1000);
+  std::string deep = "{\"r\":" + std::string(json::max_depth - 1, '[') + std::string(json::max_depth - 1, ']') + "}";
+  auto result = json::parse(deep);
+  REQUIRE(result);
+  a.result = *result;
+  {
+    auto s = open_sqlite_store(db);
+    REQUIRE(s);
+    (*s)->add_activation(a);
+  }
+  auto s = open_sqlite_store(db);
+  REQUIRE(s);
+  auto back = (*s)->get_activation("guest", a.activation_id);
+  REQUIRE(back);
+  CHECK(json::dump(back->result) == deep);
+}
+
+namespace {
+std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The key's bytes in none of the store's files (the database, its log and shared memory).
+bool key_in_store_files(const std::filesystem::path& dir, const std::string& key) {
+  for (auto& f : std::filesystem::directory_iterator(dir))
+    if (f.path().filename().string().rfind("whisk.db", 0) == 0 && file_bytes(f.path()).find(key) != std::string::npos)
+      return true;
+  return false;
+}
+
+unsigned mode_of(const std::filesystem::path& p) {
+  struct stat st{};
+  ::stat(p.c_str(), &st);
+  return st.st_mode & 0777;
+}
+
+std::array<unsigned char, key_hasher::secret_bytes> test_secret(unsigned char fill) {
+  std::array<unsigned char, key_hasher::secret_bytes> s;
+  s.fill(fill);
+  return s;
+}
+} // namespace
+
+TEST_CASE("store: keeps the key's hash, never the key, in owner-only files") {
+  temp_dir dir;
+  auto db = dir.path / "whisk.db";
+  key_hasher keys{test_secret(7)};
+  auto key = new_key();
+  auto uuid = new_uuid();
+  {
+    auto s = open_sqlite_store(db.string());
+    REQUIRE(s);
+    REQUIRE((*s)->put_namespace({"guest", uuid, keys.hash(key)}));
+    (*s)->add_activation(make_activation("a", 1000));
+    (*s)->flush();
+    auto ns = (*s)->namespace_by_uuid(uuid);
+    REQUIRE(ns);
+    CHECK(keys.verify(key, ns->key_hash));
+    CHECK(!keys.verify(new_key(), ns->key_hash));
+    // while open: the database, its log and its shared memory all exist
+    for (auto* name : {"whisk.db", "whisk.db-wal", "whisk.db-shm"}) {
+      INFO(name);
+      REQUIRE(std::filesystem::exists(dir.path / name));
+      CHECK(mode_of(dir.path / name) == 0600);
+    }
+    CHECK(!key_in_store_files(dir.path, key));
+  }
+  CHECK(!key_in_store_files(dir.path, key));
+  CHECK(file_bytes(db).find(keys.hash(key)) != std::string::npos); // the check above can find what is there
+}
+
+TEST_CASE("store: files a past run left readable become owner-only") {
+  temp_dir dir;
+  auto db = dir.path / "whisk.db";
+  { REQUIRE(open_sqlite_store(db.string())); }
+  ::chmod(db.c_str(), 0644);
+  auto s = open_sqlite_store(db.string());
+  REQUIRE(s);
+  CHECK(mode_of(db) == 0600);
+}
+
+TEST_CASE("store: a store with plain keys is migrated to hashes, and no key bytes remain") {
+  temp_dir dir;
+  auto db = dir.path / "whisk.db";
+  auto key = new_key();
+  auto uuid = new_uuid();
+  {
+    // the layout of stores before keys were hashed, with the key in the log as well
+    sqlite3* old = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &old) == SQLITE_OK);
+    auto sql = "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
+               "CREATE TABLE namespaces(name TEXT PRIMARY KEY, uuid TEXT UNIQUE NOT NULL, key TEXT NOT NULL);"
+               "INSERT INTO namespaces VALUES('guest', '" + uuid + "', '" + key + "');"
+               "INSERT INTO namespaces VALUES('other', 'uuid-2', 'key-of-other-namespace');";
+    REQUIRE(sqlite3_exec(old, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(old, "PRAGMA wal_checkpoint(PASSIVE);", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(old);
+  }
+  REQUIRE(key_in_store_files(dir.path, key));
+  auto refused = open_sqlite_store(db.string());
+  REQUIRE(!refused);
+  CHECK_THAT(refused.err().message, Catch::Contains("plain keys"));
+
+  key_hasher keys{test_secret(9)};
+  {
+    auto s = open_sqlite_store(db.string(), &keys);
+    REQUIRE(s);
+    auto ns = (*s)->namespace_by_uuid(uuid);
+    REQUIRE(ns);
+    CHECK(ns->name == "guest");
+    CHECK(ns->key_hash == keys.hash(key));
+    CHECK((*s)->namespaces().size() == 2);
+    CHECK(!key_in_store_files(dir.path, key));
+    CHECK(!key_in_store_files(dir.path, "key-of-other-namespace"));
+  }
+  CHECK(!key_in_store_files(dir.path, key));
+  auto again = open_sqlite_store(db.string()); // migrated once: no secret needed to open it now
+  REQUIRE(again);
+  CHECK(keys.verify(key, (*again)->namespace_by_uuid(uuid)->key_hash));
+}
+
+TEST_CASE("credentials: guest is created once, keeps its key while wskprops holds it, gets a new one otherwise") {
+  temp_dir dir;
+  key_hasher keys{test_secret(3)};
+  auto s = open_sqlite_store((dir.path / "whisk.db").string());
+  REQUIRE(s);
+  auto props = dir.path / "wskprops";
+  auto first = bootstrap_guest(**s, keys, props, "http://127.0.0.1:1");
+  REQUIRE(first);
+  CHECK(first->created);
+  auto p1 = read_wskprops(props);
+  REQUIRE(p1);
+  auto ns = (*s)->namespace_by_uuid(p1->uuid);
+  REQUIRE(ns);
+  CHECK(ns->name == "guest");
+  CHECK(keys.verify(p1->key, ns->key_hash));
+
+  auto second = bootstrap_guest(**s, keys, props, "http://127.0.0.1:2"); // a restart on another port
+  REQUIRE(second);
+  CHECK(!second->new_key);
+  auto p2 = read_wskprops(props);
+  CHECK(p2->api_host == "http://127.0.0.1:2");
+  CHECK(p2->auth() == p1->auth());
+
+  std::filesystem::remove(props); // the key cannot come back from its hash
+  auto third = bootstrap_guest(**s, keys, props, "http://127.0.0.1:3");
+  REQUIRE(third);
+  CHECK(third->new_key);
+  CHECK(!third->created);
+  auto p3 = read_wskprops(props);
+  CHECK(p3->uuid == p1->uuid);
+  CHECK(p3->key != p1->key);
+  CHECK((*s)->namespaces().size() == 1);
+  CHECK(!keys.verify(p1->key, (*s)->namespace_by_uuid(p1->uuid)->key_hash));
+}
+
+namespace {
+http::response get_namespaces(api::rest_api& rest, const std::string& user_pass, bool raw = false) {
+  http::request req;
+  req.method = "GET";
+  req.target = "/api/v1/namespaces";
+  std::string b64(sodium_base64_ENCODED_LEN(user_pass.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(b64.data(), b64.size(), reinterpret_cast<const unsigned char*>(user_pass.data()), user_pass.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  b64.pop_back();
+  req.authorization = raw ? user_pass : "Basic " + b64;
+  http::response out;
+  rest.handle(req, [&](http::response r) { out = std::move(r); }, [](api::invocation, http::responder) {});
+  return out;
+}
+} // namespace
+
+TEST_CASE("rest: Basic auth checks the key against its stored hash, and a replaced key stops working") {
+  temp_dir dir;
+  key_hasher keys{test_secret(5)};
+  auto s = open_sqlite_store((dir.path / "whisk.db").string());
+  REQUIRE(s);
+  auto uuid = new_uuid(), key = new_key();
+  REQUIRE((*s)->put_namespace({"guest", uuid, keys.hash(key)}));
+  api::rest_config cfg;
+  cfg.keys = keys;
+  cfg.auth_recheck_ms = 0; // every request asks the store: a replaced key fails at once
+  api::rest_api rest{**s, cfg};
+  CHECK(get_namespaces(rest, uuid + ":" + key).status == 200);
+  CHECK(get_namespaces(rest, uuid + ":" + key).status == 200); // cached
+  CHECK(get_namespaces(rest, uuid + ":" + key.substr(0, 63)).status == 401);
+  CHECK(get_namespaces(rest, uuid + ":" + key + "0").status == 401);
+  CHECK(get_namespaces(rest, uuid + ":" + keys.hash(key)).status == 401); // the hash is not a key
+  CHECK(get_namespaces(rest, new_uuid() + ":" + key).status == 401);
+  CHECK(get_namespaces(rest, uuid + key).status == 401);
+  CHECK(get_namespaces(rest, "Basic not*base64", true).status == 401);
+  CHECK(get_namespaces(rest, "Bearer " + key, true).status == 401);
+
+  auto rotated = new_key();
+  REQUIRE((*s)->put_namespace({"guest", uuid, keys.hash(rotated)}));
+  CHECK(get_namespaces(rest, uuid + ":" + key).status == 401);
+  CHECK(get_namespaces(rest, uuid + ":" + rotated).status == 200);
+
+  api::rest_api no_keys{**s, api::rest_config{}}; // without the node secret nothing verifies
+  CHECK(get_namespaces(no_keys, uuid + ":" + rotated).status == 401);
+}
+
+TEST_CASE("credentials: a store whose namespaces include no guest keeps every key as it is") {
+  temp_dir dir;
+  key_hasher keys{test_secret(4)};
+  auto s = open_sqlite_store((dir.path / "whisk.db").string());
+  REQUIRE(s);
+  auto key = new_key();
+  REQUIRE((*s)->put_namespace({"alice", new_uuid(), keys.hash(key)}));
+  auto props = dir.path / "wskprops";
+  auto b = bootstrap_guest(**s, keys, props, "http://127.0.0.1:1");
+  REQUIRE(b);
+  CHECK(b->name.empty());
+  CHECK(!std::filesystem::exists(props));
+  REQUIRE((*s)->namespaces().size() == 1);
+  CHECK(keys.verify(key, (*s)->namespaces().front().key_hash));
 }

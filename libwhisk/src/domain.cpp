@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <random>
+
+#include "whisk/base64.hpp"
+#include "whisk/credentials.hpp"
 
 namespace whisk {
 
@@ -79,6 +81,11 @@ expected<exec_spec> parse_exec(const json::value* v) {
   if (e.main.empty())
     e.main = "main";
   e.binary = json::get_bool(*v, "binary", false);
+  if (e.binary) { // kept encoded (runtimes decode it); checked here so a bad upload fails at PUT
+    auto decoded = base64_decode(e.code);
+    if (!decoded || decoded->empty())
+      return make_error(errc::bad_request, "exec.code must be base64 (standard alphabet, padded) when exec.binary is true");
+  }
   if (e.kind != "native" && !is_valid_identifier(e.main))
     return make_error(errc::bad_request, fmt::format("exec.main '{}' is not a valid function name", e.main));
   return e;
@@ -349,16 +356,11 @@ expected<activation> activation_from_json(const json::value& doc) {
 }
 
 std::string random_hex(std::size_t chars) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char digits[] = "0123456789abcdef";
   std::string out(chars, '0');
-  std::uint64_t bits = 0;
-  for (std::size_t i = 0; i < chars; ++i) {
-    if (i % 16 == 0)
-      bits = rng();
-    out[i] = digits[bits & 0xf];
-    bits >>= 4;
-  }
+  random_bytes(out.data(), out.size()); // one random byte per digit, cut to its low 4 bits
+  for (auto& c : out)
+    c = digits[static_cast<unsigned char>(c) & 0xf];
   return out;
 }
 

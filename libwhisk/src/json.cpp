@@ -50,7 +50,7 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-value convert(od::value v);
+value convert(od::value v, std::size_t depth_left);
 
 value convert_number(od::number n) {
   switch (n.get_number_type()) {
@@ -65,20 +65,29 @@ value convert_number(od::number n) {
   }
 }
 
-value convert(od::value v) {
+[[noreturn]] void too_deep() {
+  throw simdjson::simdjson_error(simdjson::DEPTH_ERROR);
+}
+
+// Recursion is bounded by depth_left, checked before every nested array or object.
+value convert(od::value v, std::size_t depth_left) {
   switch (v.type()) {
     case od::json_type::object: {
+      if (depth_left == 0)
+        too_deep();
       object o;
       for (auto field : v.get_object()) {
         std::string key{field.unescaped_key().value()};
-        o.emplace_back(std::move(key), convert(field.value()));
+        o.emplace_back(std::move(key), convert(field.value(), depth_left - 1));
       }
       return value{std::move(o)};
     }
     case od::json_type::array: {
+      if (depth_left == 0)
+        too_deep();
       array a;
       for (auto element : v.get_array())
-        a.push_back(convert(element.value()));
+        a.push_back(convert(element.value(), depth_left - 1));
       return value{std::move(a)};
     }
     case od::json_type::string: return value{std::string(v.get_string().value())};
@@ -94,7 +103,7 @@ value convert(od::value v) {
 
 } // namespace
 
-expected<value> parse(std::string_view text) {
+expected<value> parse(std::string_view text, std::size_t depth_limit) {
   thread_local od::parser parser; // on-demand parsers are per thread
   try {
     simdjson::padded_string padded(text);
@@ -110,12 +119,14 @@ expected<value> parse(std::string_view text) {
             throw simdjson::simdjson_error(simdjson::INCORRECT_TYPE);
       }
     } else {
-      result = convert(doc.get_value());
+      result = convert(doc.get_value(), depth_limit);
     }
     if (!doc.current_location().error()) // anything left after the document
       return make_error(errc::bad_request, "trailing content after the JSON document");
     return result;
   } catch (const simdjson::simdjson_error& e) {
+    if (e.error() == simdjson::DEPTH_ERROR)
+      return make_error(errc::bad_request, fmt::format("the JSON document is nested deeper than {} levels", depth_limit));
     return make_error(errc::bad_request, e.what());
   }
 }

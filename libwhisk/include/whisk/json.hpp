@@ -62,9 +62,19 @@ private:
   storage v_;
 };
 
-// Parses one JSON document; trailing content or malformed input is a bad_request error.
-expected<value> parse(std::string_view text);
+// Nesting bound of outside input (API bodies, invoke parameters, runtime answers): a
+// deeper document is a bad_request error, so nothing recursive ever sees user-chosen depth.
+inline constexpr std::size_t max_depth = 128;
+// Bound for documents whisk wraps around an outside value itself (stored records, run
+// messages): a value accepted at max_depth must still read back.
+inline constexpr std::size_t max_wrapped_depth = max_depth + 8;
 
+// Parses one JSON document; trailing content, malformed input or nesting deeper than
+// `depth_limit` arrays/objects is a bad_request error.
+expected<value> parse(std::string_view text, std::size_t depth_limit = max_depth);
+
+// Writing (and destroying) a value recurses on its depth: values come only from parse,
+// which bounds it, and from code, which wraps them a few levels at most.
 void write(std::string& out, const value& v);
 std::string dump(const value& v);
 // Appends `s` as a quoted JSON string.

@@ -1,9 +1,11 @@
 #include "whisk/api/rest_api.hpp"
 
 #include <fmt/format.h>
+#include <sodium.h>
 #include <string_view>
 #include <vector>
 
+#include "whisk/base64.hpp"
 #include "whisk/log.hpp"
 
 namespace whisk::api {
@@ -40,35 +42,6 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
     i = j + 1;
   }
   return out;
-}
-
-std::string base64_decode(std::string_view in) {
-  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (unsigned char c : in) {
-    if (c == '=')
-      break;
-    auto pos = chars.find(static_cast<char>(c));
-    if (pos == std::string::npos)
-      return {};
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
-}
-
-bool equal_keys(const std::string& a, const std::string& b) {
-  if (a.size() != b.size())
-    return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
 }
 
 bool flag(const std::map<std::string, std::string>& q, const char* key) {
@@ -124,26 +97,35 @@ http::response rest_api::invoke_response(const activation& a, bool result_only) 
   return json_response(status, result_only ? a.result : to_json(a));
 }
 
-std::optional<namespace_record> rest_api::authenticate(const std::string& authorization) {
+std::optional<rest_api::caller_info> rest_api::authenticate(const std::string& authorization) {
   constexpr std::string_view scheme = "Basic ";
-  if (authorization.size() <= scheme.size() || authorization.compare(0, scheme.size(), scheme) != 0)
+  if (authorization.size() <= scheme.size() || authorization.size() > 1024 || authorization.compare(0, scheme.size(), scheme) != 0)
     return std::nullopt;
   auto decoded = base64_decode(std::string_view(authorization).substr(scheme.size()));
-  auto colon = decoded.find(':');
-  if (colon == std::string::npos)
+  auto colon = decoded ? decoded->find(':') : std::string::npos;
+  if (colon == std::string::npos || !cfg_.keys)
     return std::nullopt;
-  auto uuid = decoded.substr(0, colon);
-  auto key = decoded.substr(colon + 1);
-  auto i = auth_cache_.find(uuid);
-  if (i == auth_cache_.end()) {
-    auto ns = store_.namespace_by_uuid(uuid);
-    if (!ns)
-      return std::nullopt;
-    i = auth_cache_.emplace(uuid, *ns).first;
+  caller_info c{{}, decoded->substr(0, colon), decoded->substr(colon + 1)};
+  sodium_memzero(decoded->data(), decoded->size());
+  auto now = now_ms();
+  auto i = auth_cache_.find(c.uuid);
+  // A key that verified a moment ago is compared (constant time), not hashed again; the
+  // store is asked again after auth_recheck_ms, so a changed key stops working by then.
+  if (i != auth_cache_.end() && now - i->second.checked_ms < cfg_.auth_recheck_ms && equal_secrets(i->second.key, c.key)) {
+    c.name = i->second.ns.name;
+    return c;
   }
-  if (!equal_keys(i->second.key, key))
+  auto ns = store_.namespace_by_uuid(c.uuid);
+  if (!ns || !cfg_.keys->verify(c.key, ns->key_hash)) {
+    if (!ns && i != auth_cache_.end())
+      auth_cache_.erase(i);
     return std::nullopt;
-  return i->second;
+  }
+  if (auth_cache_.size() > 10000)
+    auth_cache_.clear();
+  auth_cache_[c.uuid] = verified_key{*ns, c.key, now};
+  c.name = ns->name;
+  return c;
 }
 
 std::shared_ptr<const action> rest_api::find_action(const std::string& ns, const std::string& name) {
@@ -227,7 +209,7 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
   respond(error(404, not_found_message));
 }
 
-http::response rest_api::actions(const route& r, const http::request& req, const namespace_record& caller,
+http::response rest_api::actions(const route& r, const http::request& req, const caller_info& caller,
                                  const http::responder& respond, const invoke_hook& invoke, bool& answered) {
   auto& ns = caller.name;
   if (r.parts.size() == 1) { // the collection
@@ -313,7 +295,7 @@ http::response rest_api::actions(const route& r, const http::request& req, const
   return error(405, "The method is not allowed for this resource.");
 }
 
-http::response rest_api::activations(const route& r, const namespace_record& caller) {
+http::response rest_api::activations(const route& r, const caller_info& caller) {
   if (r.method != "GET")
     return error(405, "The method is not allowed for this resource.");
   if (r.parts.size() == 1) {

@@ -70,7 +70,7 @@ void sim_backend::run(container_id id, run_request req, op_done done) {
       out.output = i == containers_.end() ? "no such container" : "container is not runnable";
     } else {
       auto& code = i->second.code;
-      auto msg = json::parse(req.message_json);
+      auto msg = json::parse(req.message_json, json::max_wrapped_depth);
       if (auto pos = code.find("sim:sleep="); pos != std::string::npos)
         delay = std::chrono::milliseconds(std::atoi(code.c_str() + pos + 10));
       if (code.find("sim:timeout") != std::string::npos || delay.count() > req.timeout_ms) {

@@ -486,7 +486,7 @@ void isolate_backend::run(container::container_id id, container::run_request req
   }
   bool stealable = !(fn->how == mode::reuse && fn->reuse_context);
   auto call = [this, fn, req = std::move(req), done = std::move(done)](worker& w) {
-    auto msg = json::parse(req.message_json);
+    auto msg = json::parse(req.message_json, json::max_wrapped_depth);
     const json::value* value = msg ? msg->find("value") : nullptr;
     auto started = clock_type::now();
     auto r = w.call(fn, value ? json::dump(*value) : "{}", req.timeout_ms);

@@ -1,4 +1,9 @@
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <deque>
 #include <fmt/format.h>
 #include <mutex>
@@ -69,8 +74,62 @@ sqlite3* open_db(const std::string& path) {
   return db;
 }
 
+// Owner-only from the start: SQLite gives the -wal and -shm files it creates later the
+// mode of the database file; files a past run left behind are narrowed too.
+expected<bool> make_files_private(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+    auto why = std::strerror(errno);
+    if (fd >= 0)
+      ::close(fd);
+    return make_error(errc::internal, fmt::format("store: cannot make {} owner-only: {}", path, why));
+  }
+  ::close(fd);
+  for (auto* suffix : {"-wal", "-shm", "-journal"})
+    if (::chmod((path + suffix).c_str(), 0600) != 0 && errno != ENOENT)
+      return make_error(errc::internal, fmt::format("store: cannot make {}{} owner-only: {}", path, suffix, std::strerror(errno)));
+  return true;
+}
+
+bool has_plain_keys(sqlite3* db) {
+  statement st{db, "SELECT 1 FROM pragma_table_info('namespaces') WHERE name = 'key'"};
+  return st && st.step() == SQLITE_ROW;
+}
+
+// Stores written before keys were hashed: each key becomes its hash, in one transaction,
+// and the pages that held the keys are zeroed (secure_delete), compacted away (VACUUM)
+// and the log emptied, so no key bytes remain in any file.
+expected<bool> hash_plain_keys(sqlite3* db, const key_hasher& keys) {
+  std::vector<namespace_record> rows;
+  {
+    statement st{db, "SELECT name, uuid, key FROM namespaces"};
+    while (st && st.step() == SQLITE_ROW)
+      rows.push_back({st.text(0), st.text(1), keys.hash(st.text(2))});
+  }
+  bool ok = exec(db, "PRAGMA secure_delete=ON") && exec(db, "BEGIN IMMEDIATE") &&
+            exec(db, "CREATE TABLE namespaces_hashed(name TEXT PRIMARY KEY, uuid TEXT UNIQUE NOT NULL, key_hash TEXT NOT NULL)");
+  if (ok) {
+    statement st{db, "INSERT INTO namespaces_hashed(name, uuid, key_hash) VALUES(?1, ?2, ?3)"};
+    for (auto& r : rows) {
+      st.bind(1, r.name).bind(2, r.uuid).bind(3, r.key_hash);
+      ok = ok && st.step() == SQLITE_DONE;
+      st.reset();
+    }
+  }
+  ok = ok && exec(db, "DROP TABLE namespaces") && exec(db, "ALTER TABLE namespaces_hashed RENAME TO namespaces") &&
+       exec(db, "COMMIT");
+  if (!ok) {
+    exec(db, "ROLLBACK");
+    return make_error(errc::internal, "store: cannot replace the stored keys with their hashes");
+  }
+  if (!exec(db, "VACUUM") || !exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"))
+    return make_error(errc::internal, "store: keys are hashed but the old pages could not be compacted away");
+  log_info("store: replaced {} stored key(s) with their hashes", rows.size());
+  return true;
+}
+
 std::optional<action> action_from_doc(const std::string& doc) {
-  auto parsed = json::parse(doc);
+  auto parsed = json::parse(doc, json::max_wrapped_depth);
   if (!parsed)
     return std::nullopt;
   auto& d = *parsed;
@@ -101,8 +160,8 @@ public:
 
   expected<bool> put_namespace(const namespace_record& ns) override {
     std::lock_guard guard{db_mx_};
-    statement st{db_, "INSERT OR REPLACE INTO namespaces(name, uuid, key) VALUES(?1, ?2, ?3)"};
-    st.bind(1, ns.name).bind(2, ns.uuid).bind(3, ns.key);
+    statement st{db_, "INSERT OR REPLACE INTO namespaces(name, uuid, key_hash) VALUES(?1, ?2, ?3)"};
+    st.bind(1, ns.name).bind(2, ns.uuid).bind(3, ns.key_hash);
     if (st.step() != SQLITE_DONE)
       return make_error(errc::internal, fmt::format("store: cannot write namespace: {}", st.error()));
     return true;
@@ -110,7 +169,7 @@ public:
 
   std::optional<namespace_record> namespace_by_uuid(const std::string& uuid) override {
     std::lock_guard guard{db_mx_};
-    statement st{db_, "SELECT name, uuid, key FROM namespaces WHERE uuid = ?1"};
+    statement st{db_, "SELECT name, uuid, key_hash FROM namespaces WHERE uuid = ?1"};
     st.bind(1, uuid);
     if (st.step() != SQLITE_ROW)
       return std::nullopt;
@@ -119,7 +178,7 @@ public:
 
   std::vector<namespace_record> namespaces() override {
     std::lock_guard guard{db_mx_};
-    statement st{db_, "SELECT name, uuid, key FROM namespaces ORDER BY name"};
+    statement st{db_, "SELECT name, uuid, key_hash FROM namespaces ORDER BY name"};
     std::vector<namespace_record> out;
     while (st.step() == SQLITE_ROW)
       out.push_back({st.text(0), st.text(1), st.text(2)});
@@ -187,7 +246,7 @@ public:
     st.bind(1, id).bind(2, ns);
     if (st.step() != SQLITE_ROW)
       return std::nullopt;
-    auto doc = json::parse(st.text(0));
+    auto doc = json::parse(st.text(0), json::max_wrapped_depth);
     if (!doc)
       return std::nullopt;
     auto a = activation_from_json(*doc);
@@ -205,7 +264,7 @@ public:
     st.bind(1, q.ns).bind(2, q.name).bind(3, q.since).bind(4, q.upto).bind(5, q.limit).bind(6, q.skip);
     std::vector<activation> out;
     while (st.step() == SQLITE_ROW)
-      if (auto doc = json::parse(st.text(0)))
+      if (auto doc = json::parse(st.text(0), json::max_wrapped_depth))
         if (auto a = activation_from_json(*doc))
           out.push_back(std::move(*a));
     return out;
@@ -309,12 +368,14 @@ private:
 
 } // namespace
 
-expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path) {
+expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path, const key_hasher* plain_keys) {
+  if (auto ok = make_files_private(path); !ok)
+    return ok.err();
   sqlite3* reader = open_db(path);
   if (!reader)
     return make_error(errc::internal, fmt::format("store: cannot open {}", path));
   static constexpr const char* schema =
-      "CREATE TABLE IF NOT EXISTS namespaces(name TEXT PRIMARY KEY, uuid TEXT UNIQUE NOT NULL, key TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS namespaces(name TEXT PRIMARY KEY, uuid TEXT UNIQUE NOT NULL, key_hash TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS actions(ns TEXT NOT NULL, name TEXT NOT NULL, updated INTEGER NOT NULL,"
       "  doc TEXT NOT NULL, PRIMARY KEY(ns, name));"
       "CREATE TABLE IF NOT EXISTS activations(id TEXT PRIMARY KEY, ns TEXT NOT NULL, name TEXT NOT NULL,"
@@ -326,6 +387,15 @@ expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path) {
   if (!exec(reader, schema)) {
     sqlite3_close(reader);
     return make_error(errc::internal, fmt::format("store: cannot create the schema in {}", path));
+  }
+  if (has_plain_keys(reader)) {
+    expected<bool> migrated = make_error(errc::internal, fmt::format("store: {} holds plain keys; open it with the node secret to hash them", path));
+    if (plain_keys)
+      migrated = hash_plain_keys(reader, *plain_keys);
+    if (!migrated) {
+      sqlite3_close(reader);
+      return migrated.err();
+    }
   }
   sqlite3* writer = open_db(path);
   if (!writer) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "whisk/credentials.hpp"
 #include "whisk/domain.hpp"
 #include "whisk/http/server.hpp"
 #include "whisk/store/store.hpp"
@@ -29,6 +30,8 @@ using invoke_hook = std::function<void(invocation, http::responder)>;
 
 struct rest_config {
   std::string api_host = "http://127.0.0.1:3233";
+  std::optional<key_hasher> keys;  // hashes presented keys for the store's comparison; none: every key is refused
+  std::int64_t auth_recheck_ms = 1000; // a verified key is trusted this long before the store is asked again
   std::int64_t max_blocking_wait_ms = 60000;
   bool allow_unsafe_isolates = false; // js:isolate actions may use isolate-mode "unsafe"
 };
@@ -46,15 +49,27 @@ public:
 
 private:
   struct route;
-  std::optional<namespace_record> authenticate(const std::string& authorization);
+  // Who a request comes from, once its key verified.
+  struct caller_info {
+    std::string name; // the namespace
+    std::string uuid;
+    std::string key;  // as presented; passed on to actions that ask for it
+  };
+  struct verified_key {
+    namespace_record ns;
+    std::string key;       // the last key that verified for this uuid
+    std::int64_t checked_ms = 0;
+  };
+  std::optional<caller_info> authenticate(const std::string& authorization);
   std::shared_ptr<const action> find_action(const std::string& ns, const std::string& name); // null: none
-  http::response actions(const route& r, const http::request& req, const namespace_record& caller,
+  http::response actions(const route& r, const http::request& req, const caller_info& caller,
                          const http::responder& respond, const invoke_hook& invoke, bool& answered);
-  http::response activations(const route& r, const namespace_record& caller);
+  http::response activations(const route& r, const caller_info& caller);
 
   store& store_;
   rest_config cfg_;
-  std::map<std::string, namespace_record> auth_cache_;       // uuid -> namespace
+  // uuid -> namespace and last verified key: the invoke path compares, it does not hash
+  std::map<std::string, verified_key> auth_cache_;
   std::map<std::string, std::shared_ptr<const action>> action_cache_; // "ns/name" -> action (null: known absent)
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "whisk/credentials.hpp"
 #include "whisk/domain.hpp"
 
 namespace whisk {
@@ -14,7 +15,7 @@ namespace whisk {
 struct namespace_record {
   std::string name;
   std::string uuid;
-  std::string key;
+  std::string key_hash; // key_hasher::hash of the key; the key itself is never stored
 };
 
 struct activation_query {
@@ -58,7 +59,10 @@ public:
   virtual void flush() = 0;
 };
 
-// The embedded default: one SQLite file (WAL) at `path`.
-expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path);
+// The embedded default: one SQLite file (WAL) at `path`; it and its -wal and -shm files
+// are owner-only. A store written before keys were hashed is migrated on open with
+// `plain_keys` (hashes replace the keys, whose bytes are wiped from the files); without
+// it such a store is refused.
+expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path, const key_hasher* plain_keys = nullptr);
 
 } // namespace whisk
