@@ -46,12 +46,14 @@ poll() {
   done
 }
 
+# Waits for this run's "listening" line (wskprops, written before it, may be left from the last run).
 start_node() { # [extra options...]
-  rm -f "$DIR/data/wskprops"
+  local runs
+  runs=$(grep -c 'whisk-node listening on' "$DIR/node.log" 2>/dev/null)
   echo "--- start: $* ---" >>"$DIR/node.log"
   "$NODE_BIN" --port=0 --data-dir="$DIR/data" "$@" >>"$DIR/node.log" 2>&1 &
   PID=$!
-  if ! poll 20 test -s "$DIR/data/wskprops"; then
+  if ! poll 20 eval '(($(grep -c "whisk-node listening on" "$DIR/node.log") > ${runs:-0}))'; then
     echo "whisk-node did not start"
     tail -20 "$DIR/node.log"
     exit 1

@@ -3,51 +3,12 @@
 # 127.0.0.1 with a fresh data dir and checks that deeply nested JSON and bad base64 are
 # 400s the node survives, that the key is in no log and no store file, and the modes of
 # the data dir and its files. Bounded: every curl has a time limit and every wait a deadline.
-set -uo pipefail
-NODE_BIN=${1:?usage: test_rest_security.sh path/to/whisk-node}
-DIR=$(mktemp -d /tmp/whisk-security-test.XXXXXX)
-PID=
-PASS=0
-FAIL=0
-cleanup() {
-  [[ -n "$PID" ]] && kill -KILL "$PID" 2>/dev/null
-  wait 2>/dev/null
-  [[ -n "${WHISK_TEST_KEEP:-}" ]] && cp "$DIR/node.log" /tmp/whisk-security-test-node.log
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/rest_lib.sh"
+trap 'finish; exit $?' EXIT
+start() { start_node --max-body=1 --stem-cells=none "$@"; KEY=${AUTH#*:}; }
 
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [[ -n "${2:-}" ]] && echo "       $2"; }
-
-start_node() { # waits for this run's "listening" line: wskprops may be left from the last run
-  local runs
-  runs=$(grep -c 'listening on' "$DIR/node.log" 2>/dev/null)
-  "$NODE_BIN" --port=0 --data-dir="$DIR/data" --max-body=1 --stem-cells=none ${WHISK_TEST_NODE_ARGS:-} "$@" \
-    >>"$DIR/node.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 200); do
-    [[ $(grep -c 'listening on' "$DIR/node.log" 2>/dev/null) -gt ${runs:-0} ]] && break
-    sleep 0.05
-  done
-  APIHOST=$(sed -n 's/^APIHOST=//p' "$DIR/data/wskprops")
-  AUTH=$(sed -n 's/^AUTH=//p' "$DIR/data/wskprops")
-  KEY=${AUTH#*:}
-  API="$APIHOST/api/v1/namespaces/_"
-  [[ -n "$APIHOST" && -n "$AUTH" ]] || { echo "whisk-node did not start"; cat "$DIR/node.log"; exit 1; }
-}
-
-stop_node() { # SIGTERM; sets RC to the node's exit status (137: it had to be killed)
-  kill -TERM "$PID"
-  for _ in $(seq 300); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
-  kill -0 "$PID" 2>/dev/null && kill -KILL "$PID"
-  wait "$PID"
-  RC=$?
-  PID=
-}
-
-# req METHOD URL [BODY_FILE] -> sets STATUS and BODY (bodies from files: they are large)
-req() {
+# req_file METHOD URL [BODY_FILE] -> sets STATUS and BODY (bodies from files: they are large)
+req_file() {
   local out
   out=$(curl -s -m 30 -u "$AUTH" -X "$1" -H 'Content-Type: application/json' ${3:+--data-binary @"$3"} -w '\n%{http_code}' "$2")
   STATUS=${out##*$'\n'}
@@ -55,51 +16,48 @@ req() {
 }
 body() { printf '%s' "$1" >"$DIR/body.json"; echo "$DIR/body.json"; }
 
-expect() { # expect STATUS NEEDLE NAME
-  if [[ "$STATUS" == "$1" && "$BODY" == *"$2"* ]]; then ok "$3"; else bad "$3" "got $STATUS: ${BODY:0:300}"; fi
-}
 error_body() { [[ "$BODY" == *'"error":'* && "$BODY" == *'"code":'* ]]; }
 repeat() { yes "$1" | head -n "$2" | tr -d '\n'; } # repeat TEXT COUNT
 
 mode() { stat -c %a "$1" 2>/dev/null; }
 
-start_node
+start
 
 # --- a normal action, to show the node serves before and after hostile input ---
-req PUT "$API/actions/echo?overwrite=true" "$(body '{"exec":{"kind":"nodejs:20","code":"function main(p) { return {n: p.n}; }"}}')"
+req_file PUT "$API/actions/echo?overwrite=true" "$(body '{"exec":{"kind":"nodejs:20","code":"function main(p) { return {n: p.n}; }"}}')"
 expect 200 '"name":"echo"' "create a nodejs action"
-req POST "$API/actions/echo?blocking=true&result=true" "$(body '{"n":1}')"; expect 200 '{"n":1}' "a normal invoke"
+req_file POST "$API/actions/echo?blocking=true&result=true" "$(body '{"n":1}')"; expect 200 '{"n":1}' "a normal invoke"
 
 # --- 200,000 nested brackets ---
 OPEN=$(repeat '[' 200000); CLOSE=$(repeat ']' 200000)
 printf '{"exec":{"kind":"nodejs:20","code":"function main() {}"},"parameters":[{"key":"p","value":%s%s}]}' "$OPEN" "$CLOSE" >"$DIR/deep-put.json"
-req PUT "$API/actions/deep?overwrite=true" "$DIR/deep-put.json"
+req_file PUT "$API/actions/deep?overwrite=true" "$DIR/deep-put.json"
 expect 400 'nested deeper than 128' "PUT with 200,000 nested [ in parameters answers 400"
 error_body && ok "the 400 is {\"error\": ..., \"code\": ...}" || bad "error body" "${BODY:0:300}"
 curl -s -m 5 "$APIHOST/ping" | grep -q ok && ok "the node still answers /ping" || bad "/ping after the deep PUT"
-req POST "$API/actions/echo?blocking=true&result=true" "$(body '{"n":2}')"; expect 200 '{"n":2}' "a normal invoke after the deep PUT"
+req_file POST "$API/actions/echo?blocking=true&result=true" "$(body '{"n":2}')"; expect 200 '{"n":2}' "a normal invoke after the deep PUT"
 
 printf '{"p":%s%s}' "$OPEN" "$CLOSE" >"$DIR/deep-invoke.json"
-req POST "$API/actions/echo?blocking=true&result=true" "$DIR/deep-invoke.json"
+req_file POST "$API/actions/echo?blocking=true&result=true" "$DIR/deep-invoke.json"
 expect 400 'nested deeper than 128' "invoke with 200,000 nested [ in params answers 400"
 printf '{"p":%s' "$(repeat '{"a":' 200000)" >"$DIR/deep-objects.json" # cut short, as an attacker may send it
-req POST "$API/actions/echo?blocking=true&result=true" "$DIR/deep-objects.json"
+req_file POST "$API/actions/echo?blocking=true&result=true" "$DIR/deep-objects.json"
 expect 400 'nested deeper than 128' "invoke with 200,000 nested objects answers 400"
-req POST "$API/actions/echo?blocking=true&result=true" "$(body '{"n":3}')"; expect 200 '{"n":3}' "a normal invoke after the deep invokes"
+req_file POST "$API/actions/echo?blocking=true&result=true" "$(body '{"n":3}')"; expect 200 '{"n":3}' "a normal invoke after the deep invokes"
 
 # nesting up to the bound is accepted: 128 levels in all, the body's object included
 printf '{"n":%s1%s}' "$(repeat '[' 127)" "$(repeat ']' 127)" >"$DIR/at-limit.json"
-req POST "$API/actions/echo?blocking=true&result=true" "$DIR/at-limit.json"; expect 200 '{"n":[[[' "params nested 128 levels deep are accepted"
+req_file POST "$API/actions/echo?blocking=true&result=true" "$DIR/at-limit.json"; expect 200 '{"n":[[[' "params nested 128 levels deep are accepted"
 printf '{"n":%s1%s}' "$(repeat '[' 128)" "$(repeat ']' 128)" >"$DIR/over-limit.json"
-req POST "$API/actions/echo?blocking=true&result=true" "$DIR/over-limit.json"; expect 400 'nested deeper than 128' "params nested 129 levels deep answer 400"
+req_file POST "$API/actions/echo?blocking=true&result=true" "$DIR/over-limit.json"; expect 400 'nested deeper than 128' "params nested 129 levels deep answer 400"
 
 # --- base64 of binary code ---
-req PUT "$API/actions/bin?overwrite=true" "$(body '{"exec":{"kind":"native","binary":true,"code":"not base64!"}}')"
+req_file PUT "$API/actions/bin?overwrite=true" "$(body '{"exec":{"kind":"native","binary":true,"code":"not base64!"}}')"
 expect 400 'base64' "invalid base64 in binary code answers 400 at PUT"
 error_body && ok "the 400 is {\"error\": ..., \"code\": ...}" || bad "error body" "${BODY:0:300}"
-req PUT "$API/actions/bin?overwrite=true" "$(body '{"exec":{"kind":"native","binary":true,"code":"IyEvYmluL3No"}}')"
+req_file PUT "$API/actions/bin?overwrite=true" "$(body '{"exec":{"kind":"native","binary":true,"code":"IyEvYmluL3No"}}')"
 expect 200 '"binary":true' "valid base64 binary code is accepted"
-req PUT "$API/actions/bin?overwrite=true" "$(body '{"exec":{"kind":"nodejs:20","binary":true,"code":"ZnVuY3Rpb24gbWFpbigpIHt9"}}')"
+req_file PUT "$API/actions/bin?overwrite=true" "$(body '{"exec":{"kind":"nodejs:20","binary":true,"code":"ZnVuY3Rpb24gbWFpbigpIHt9"}}')"
 expect 200 '"binary":true' "valid base64 nodejs code is accepted"
 
 # --- credentials ---
@@ -110,7 +68,6 @@ STATUS=$(curl -s -m 5 -o /dev/null -w '%{http_code}' -u "$UUID:${KEY%?}0" "$API/
 grep -q "$DIR/data/wskprops" "$DIR/node.log" && ok "the log names the wskprops file" || bad "the log does not name wskprops"
 
 stop_node
-[[ $RC == 0 ]] && ok "SIGTERM stops whisk-node with exit status 0" || bad "exit status on SIGTERM" "$RC"
 
 check_secrets() { # after a run: the key in no log and no store file; modes
   if grep -rqF "$KEY" "$DIR/node.log"; then bad "the key is not in the node's log ($1)"; else ok "the key is not in the node's log ($1)"; fi
@@ -129,16 +86,12 @@ check_secrets "after a clean stop"
 
 # --- a restart keeps the key that wskprops holds; the store files are 0600 while open ---
 OLD_AUTH=$AUTH
-start_node
+start
 [[ $AUTH == "$OLD_AUTH" ]] && ok "a restart keeps the key in wskprops" || bad "key changed on restart"
-req POST "$API/actions/echo?blocking=true&result=true" "$(body '{"n":4}')"; expect 200 '{"n":4}' "invoke after the restart"
+req_file POST "$API/actions/echo?blocking=true&result=true" "$(body '{"n":4}')"; expect 200 '{"n":4}' "invoke after the restart"
 for f in whisk.db whisk.db-wal whisk.db-shm; do
   [[ $(mode "$DIR/data/$f") == 600 ]] && ok "$f is 0600 while the node runs" || bad "$f mode while running" "$(mode "$DIR/data/$f")"
 done
 if grep -rqF "$KEY" "$DIR/data" --exclude=wskprops; then bad "the key is in a store file while the node runs"; else ok "the key is in no store file while the node runs"; fi
 stop_node
-[[ $RC == 0 ]] && ok "SIGTERM stops the restarted whisk-node with exit status 0" || bad "exit status on SIGTERM after restart" "$RC"
 check_secrets "after a restart"
-
-echo "$PASS passed, $FAIL failed"
-[[ $FAIL == 0 ]]
