@@ -207,6 +207,7 @@ TEST_CASE("pool: a full node evicts the least recently used idle container") {
 TEST_CASE("pool: runs wait in a FIFO buffer and are placed when a container frees") {
   pool_config pc = with_memory(256);
   pc.max_queue = 2;
+  pc.queue_budget = std::chrono::seconds(10); // this test is about order, not waiting time
   fixture f{pc};
   auto slow = f.invoke("slow", "sim:sleep=100");
   auto b = f.invoke("b");
@@ -225,6 +226,35 @@ TEST_CASE("pool: runs wait in a FIFO buffer and are placed when a container free
   REQUIRE(f.results.count(c));
   CHECK(f.result(b).start_ms <= f.result(c).start_ms);
   CHECK(f.stats().queued == 0);
+}
+
+TEST_CASE("pool: a run that cannot start within the queueing budget is refused, whatever frees later") {
+  pool_config pc = with_memory(256);
+  pc.queue_budget = 100ms;
+  fixture f{pc};
+  auto slow = f.invoke("slow", "sim:sleep=400");
+  f.advance(20ms);
+  auto b = f.invoke("b"); // waits: the node's only slot is busy for 400 ms more
+  f.advance(50ms);
+  auto c = f.invoke("c"); // queued 50 ms after b
+  f.advance(49ms);
+  CHECK(f.results.count(b) == 0); // 99 ms of waiting: still inside the budget
+  f.advance(2ms);
+  REQUIRE(f.results.count(b)); // 101 ms: refused at its own deadline, not at the next free slot
+  CHECK(f.result(b).rejected);
+  CHECK_THAT(f.result(b).result_json, Catch::Contains("queueing budget of 100 ms"));
+  CHECK(f.results.count(c) == 0);
+  f.advance(50ms);
+  REQUIRE(f.results.count(c));
+  CHECK(f.result(c).rejected);
+  CHECK(f.stats().shed == 2);
+  f.advance(400ms);
+  REQUIRE(f.results.count(slow));
+  CHECK(f.result(slow).status == 0); // the running one was never touched
+  auto d = f.invoke("d"); // the node is idle again: runs start as usual
+  f.advance(100ms);
+  REQUIRE(f.results.count(d));
+  CHECK(f.result(d).status == 0);
 }
 
 TEST_CASE("pool: concurrency lets one container take several runs") {
@@ -275,6 +305,24 @@ TEST_CASE("proxy: failures give developer errors, remove the container, and the 
   f.advance(100ms);
   REQUIRE(f.results.count(ok));
   CHECK(f.result(ok).status == 0);
+}
+
+TEST_CASE("pool: a proxy that dies is removed, its runs end with whisk errors, and the pool serves on") {
+  fixture f{with_memory(256)};
+  auto a = f.invoke("faulty", "sim:fault");
+  f.advance(100ms); // create, init, then the run throws inside the proxy, which dies
+  REQUIRE(f.results.count(a));
+  CHECK(f.result(a).status == static_cast<int>(activation_status::whisk_error));
+  CHECK_THAT(f.result(a).result_json, Catch::Contains("The container of the activation failed"));
+  auto s = f.stats();
+  CHECK(s.proxy_failures == 1);
+  CHECK(s.containers == 0);
+  CHECK(s.memory_in_use_mb == 0); // its memory is free again: the only slot of the node
+  auto b = f.invoke("good");
+  f.advance(100ms);
+  REQUIRE(f.results.count(b));
+  CHECK(f.result(b).status == 0);
+  CHECK(f.stats().proxy_failures == 1);
 }
 
 TEST_CASE("pool: an action larger than the node is refused at once") {

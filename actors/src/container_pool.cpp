@@ -16,11 +16,14 @@ namespace {
 struct pool_entry {
   proxy_actor proxy;
   policy::container_info info;
+  // runs sent to the proxy and not yet answered: ended here if the proxy dies first
+  std::map<std::string, caf::typed_response_promise<run_result>> running;
 };
 
 struct queued_run {
   run_msg msg;
   caf::typed_response_promise<run_result> rp;
+  caf::actor_clock::time_point since; // when it was queued: it may wait queue_budget at most
 };
 
 struct pool_state {
@@ -32,6 +35,7 @@ struct pool_state {
   std::deque<queued_run> queue;
   std::uint64_t next_id = 1;
   std::uint64_t use_seq = 0;
+  bool shed_check_pending = false;
   pool_stats stats;
 
   std::vector<policy::container_info> view() const {
@@ -71,7 +75,7 @@ std::uint64_t spawn_proxy(self_ptr self, const std::string& kind, std::int64_t m
   info.kind = kind;
   info.memory_mb = memory_mb;
   info.last_used = ++st.use_seq;
-  st.entries.emplace(id, pool_entry{std::move(proxy), std::move(info)});
+  st.entries.emplace(id, pool_entry{std::move(proxy), std::move(info), {}});
   ++st.stats.created;
   return id;
 }
@@ -100,6 +104,12 @@ void finished(self_ptr self, std::uint64_t id) {
   info.last_used = ++st.use_seq;
 }
 
+// Removes a run from its container's list; false if it was already ended.
+bool take_running(self_ptr self, std::uint64_t id, const std::string& aid) {
+  auto i = self->state.entries.find(id);
+  return i != self->state.entries.end() && i->second.running.erase(aid) > 0;
+}
+
 void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_promise<run_result> rp) {
   auto& st = self->state;
   auto& e = st.entries.at(id);
@@ -110,13 +120,19 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
   e.info.concurrency = msg.action.concurrency;
   e.info.last_used = ++st.use_seq;
   auto retry_copy = msg; // placed again if the container goes away before the run starts
+  auto aid = msg.activation_id;
+  e.running.emplace(aid, rp);
+  // No time limit here: the proxy enforces the action's; a proxy that dies is seen through
+  // the link (proxy_died), which ends its runs.
   self->request(e.proxy, caf::infinite, run_atom::value, std::move(msg))
       .then(
-          [self, id, rp, retry_copy](run_result& r) mutable {
+          [self, id, rp, retry_copy, aid](run_result& r) mutable {
             log_debug("pool: container {} answered {} (status {})", id, r.activation_id, r.status);
+            if (!take_running(self, id, aid))
+              return; // already ended when the proxy died
             finished(self, id);
             if (r.retry) {
-              self->state.queue.push_front(queued_run{std::move(retry_copy), rp});
+              self->state.queue.push_front(queued_run{std::move(retry_copy), rp, self->clock().now()});
             } else {
               rp.deliver(std::move(r));
             }
@@ -125,7 +141,9 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
             // run's init would slow that very start.
             refill_stem_cells(self);
           },
-          [self, id, rp, retry_copy](caf::error& err) mutable {
+          [self, id, rp, retry_copy, aid](caf::error& err) mutable {
+            if (!take_running(self, id, aid))
+              return;
             finished(self, id);
             rp.deliver(error_result(retry_copy, "The container proxy failed: " + self->system().render(err), false));
             process_queue(self);
@@ -167,6 +185,27 @@ bool try_place(self_ptr self, run_msg& msg, caf::typed_response_promise<run_resu
   return true;
 }
 
+// Refuses the runs at the head of the queue that have waited out the queueing budget, and
+// sets the next check for the new head (one timer at a time: only the head can expire first).
+void shed_expired(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  while (!st.queue.empty() && now - st.queue.front().since >= st.cfg.queue_budget) {
+    auto& head = st.queue.front();
+    ++st.stats.shed;
+    ++st.stats.rejected;
+    head.rp.deliver(error_result(head.msg, fmt::format("Too many requests: the run could not start within the node's "
+                                                       "queueing budget of {} ms.",
+                                                       std::chrono::duration_cast<std::chrono::milliseconds>(st.cfg.queue_budget).count()),
+                                 true));
+    st.queue.pop_front();
+  }
+  if (!st.queue.empty() && !st.shed_check_pending) {
+    st.shed_check_pending = true;
+    self->delayed_send(self, st.queue.front().since + st.cfg.queue_budget - now, timer_atom::value);
+  }
+}
+
 void process_queue(self_ptr self) {
   auto& st = self->state;
   while (!st.queue.empty()) {
@@ -185,10 +224,49 @@ void forget(self_ptr self, std::uint64_t id) {
   refill_stem_cells(self);
 }
 
+// A proxy that ended while it still held its container (a bug, a fault): its runs end with
+// whisk errors, its memory is free again, and the pool goes on.
+void proxy_died(self_ptr self, std::uint64_t id, const caf::error& reason) {
+  auto& st = self->state;
+  auto i = st.entries.find(id);
+  if (i == st.entries.end())
+    return;
+  auto reason_text = self->system().render(reason);
+  log_warn("pool: container proxy {} ({}) died: {}; {} run(s) end with a whisk error", id, i->second.info.action_key,
+           reason_text, i->second.running.size());
+  for (auto& [aid, rp] : i->second.running) {
+    run_result r;
+    r.activation_id = aid;
+    r.status = static_cast<std::int32_t>(activation_status::whisk_error);
+    r.result_json = json::dump(json::object{{"error", "The container of the activation failed: " + reason_text}});
+    r.start_ms = r.end_ms = now_ms();
+    rp.deliver(std::move(r));
+  }
+  st.entries.erase(i);
+  ++st.stats.removed;
+  ++st.stats.proxy_failures;
+  process_queue(self);
+  refill_stem_cells(self);
+}
+
 pool_actor::behavior_type container_pool(self_ptr self, std::shared_ptr<container::backend> backend, pool_config cfg) {
   self->state.backend = std::move(backend);
   self->state.cfg = std::move(cfg);
   self->state.stats.user_memory_mb = self->state.cfg.user_memory_mb;
+  // Proxies are linked to the pool so that they end with it; the end of a proxy must not
+  // end the pool, so exits from proxies are handled here and only others end the pool.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    for (auto& [id, e] : self->state.entries)
+      if (e.proxy.address() == m.source) {
+        if (m.reason == caf::exit_reason::normal && e.running.empty())
+          forget(self, id); // its exit overtook its "removing" event
+        else
+          proxy_died(self, id, m.reason);
+        return;
+      }
+    if (m.reason != caf::exit_reason::normal)
+      self->quit(m.reason);
+  });
   refill_stem_cells(self);
   return {
       [self](run_atom, run_msg& msg) -> caf::typed_response_promise<run_result> {
@@ -207,8 +285,13 @@ pool_actor::behavior_type container_pool(self_ptr self, std::shared_ptr<containe
           rp.deliver(error_result(msg, "Too many requests: the node's run queue is full.", true));
           return rp;
         }
-        st.queue.push_back(queued_run{std::move(msg), rp});
+        st.queue.push_back(queued_run{std::move(msg), rp, self->clock().now()});
+        shed_expired(self); // arms the check when this run is the head
         return rp;
+      },
+      [self](timer_atom) {
+        self->state.shed_check_pending = false;
+        shed_expired(self);
       },
       [self](container_atom, container_event& ev) {
         auto& st = self->state;

@@ -32,6 +32,7 @@ struct controller_state {
   bool draining = false;
   std::optional<caf::typed_response_promise<std::int64_t>> drained;
   std::int64_t ended_by_drain = 0;
+  std::int64_t refused_in_flight = 0; // invokes answered 429 at the in-flight bound
 };
 
 using self_ptr = controller_actor::stateful_pointer<controller_state>;
@@ -110,7 +111,9 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
   if (f.deadline)
     st.deadlines.erase(*f.deadline);
   if (r.rejected && f.waiter) {
-    (*f.waiter)(api::rest_api::error(429, "Too many requests: the node's run queue is full. Try again later."));
+    auto why = json::parse(r.result_json); // the pool says why: a full queue or a run that waited too long
+    auto text = why ? json::get_string(*why, "error", "Too many requests.") : std::string("Too many requests.");
+    (*f.waiter)(api::rest_api::error(429, text + " Try again later."));
     check_drained(self);
     return; // nothing ran: no activation record, as for any throttled request
   }
@@ -173,6 +176,12 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
     respond(api::rest_api::error(503, "whisk-node is shutting down."));
     return;
   }
+  if (static_cast<std::int64_t>(st.in_flight.size()) >= st.cfg.max_in_flight) {
+    ++st.refused_in_flight;
+    respond(api::rest_api::error(
+        429, fmt::format("Too many requests: {} activations are in flight on this node. Try again later.", st.in_flight.size())));
+    return;
+  }
   run_msg msg;
   msg.action = ref_of(inv.act, st.cfg.rest.api_host);
   msg.activation_id = inv.activation_id;
@@ -221,10 +230,17 @@ void answer_metrics(self_ptr self, http::responder respond) {
             gauge("user_memory_mb", "Memory for all containers of the node (MB)", p.user_memory_mb);
             gauge("activations_in_flight", "Activations accepted and not yet finished",
                   static_cast<std::int64_t>(self->state.in_flight.size()));
+            gauge("activations_in_flight_limit", "Bound on activations in flight (--max-in-flight)",
+                  self->state.cfg.max_in_flight);
+            counter("activations_refused_in_flight_total", "Invokes answered 429 at the in-flight bound",
+                    self->state.refused_in_flight);
             counter("containers_created_total", "Containers created", p.created);
             counter("containers_removed_total", "Containers removed", p.removed);
             counter("containers_evicted_total", "Containers evicted to make room", p.evicted);
-            counter("runs_rejected_total", "Runs refused with 429 (queue full)", p.rejected);
+            counter("runs_rejected_total", "Runs refused with 429 (queue full or queueing budget out)", p.rejected);
+            counter("runs_shed_total", "Runs refused after waiting out the queueing budget", p.shed);
+            counter("container_proxy_failures_total", "Container proxies that died; their runs ended as whisk errors",
+                    p.proxy_failures);
             for (auto [how, n] : {std::pair{"warm", p.warm_starts}, {"resumed", p.resumes},
                                   {"stem_cell", p.stem_cell_starts}, {"cold", p.cold_starts}})
               out.push_back({"starts_total", "Runs by how their container was found", kind::counter,
@@ -283,6 +299,29 @@ controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor 
 }
 
 } // namespace
+
+void controller_gate::open(controller_actor c) {
+  std::lock_guard guard{mx_};
+  controller_ = std::move(c);
+}
+
+void controller_gate::close() {
+  std::lock_guard guard{mx_};
+  controller_ = nullptr;
+}
+
+void controller_gate::forward(http::request req, http::responder respond) const {
+  controller_actor c;
+  {
+    std::lock_guard guard{mx_};
+    c = controller_;
+  }
+  if (!c) {
+    respond(api::rest_api::error(503, "whisk-node is starting or stopping. Try again later."));
+    return;
+  }
+  caf::anon_send(c, http_atom::value, http_exchange{std::move(req), std::move(respond)});
+}
 
 controller_actor spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg) {
   auto c = sys.spawn(controller, &s, std::move(pool), std::move(cfg));

@@ -1,5 +1,6 @@
 #include "whisk/container/sim_backend.hpp"
 
+#include <stdexcept>
 #include <fmt/format.h>
 
 #include "whisk/json.hpp"
@@ -70,6 +71,8 @@ void sim_backend::run(container_id id, run_request req, op_done done) {
       out.output = i == containers_.end() ? "no such container" : "container is not runnable";
     } else {
       auto& code = i->second.code;
+      if (code.find("sim:fault") != std::string::npos)
+        throw std::runtime_error("sim: fault injected into the caller of run()");
       auto msg = json::parse(req.message_json, json::max_wrapped_depth);
       if (auto pos = code.find("sim:sleep="); pos != std::string::npos)
         delay = std::chrono::milliseconds(std::atoi(code.c_str() + pos + 10));

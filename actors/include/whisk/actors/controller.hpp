@@ -7,6 +7,8 @@
 #include "whisk/http/server.hpp"
 #include "whisk/metrics.hpp"
 
+#include <mutex>
+
 namespace whisk {
 
 using http_atom = caf::atom_constant<caf::atom("http")>;
@@ -30,10 +32,24 @@ using controller_actor = caf::typed_actor<
 
 struct controller_config {
   api::rest_config rest;
+  std::int64_t max_in_flight = 10000; // activations accepted and not ended; more get 429
   // Adds samples of other parts of the node (the isolate cache, say) to GET /metrics.
   std::function<void(std::vector<metrics::sample>&)> extra_metrics;
 };
 
 controller_actor spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg);
+
+// The HTTP threads' way to the controller: requests that come before it exists or after it
+// is gone are answered 503, and its handle is never read while it is being set.
+class controller_gate {
+public:
+  void open(controller_actor c);
+  void close();
+  void forward(http::request req, http::responder respond) const;
+
+private:
+  mutable std::mutex mx_;
+  controller_actor controller_;
+};
 
 } // namespace whisk

@@ -153,13 +153,15 @@ struct pool_stats {
   std::int64_t queued = 0, memory_in_use_mb = 0, user_memory_mb = 0;
   std::int64_t created = 0, removed = 0, evicted = 0, rejected = 0;
   std::int64_t warm_starts = 0, resumes = 0, stem_cell_starts = 0, cold_starts = 0;
+  std::int64_t proxy_failures = 0; // container proxies that died abnormally (their runs ended as whisk errors)
+  std::int64_t shed = 0;           // runs refused after waiting out the queueing budget
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
   return f(caf::meta::type_name("pool_stats"), x.containers, x.stem_cells, x.starting, x.busy, x.ready, x.paused,
            x.queued, x.memory_in_use_mb, x.user_memory_mb, x.created, x.removed, x.evicted, x.rejected, x.warm_starts,
-           x.resumes, x.stem_cell_starts, x.cold_starts);
+           x.resumes, x.stem_cell_starts, x.cold_starts, x.proxy_failures, x.shed);
 }
 
 // ---- interfaces ---------------------------------------------------------------------
@@ -175,6 +177,7 @@ using proxy_actor = caf::typed_actor<
 using pool_actor = caf::typed_actor<
     caf::replies_to<run_atom, run_msg>::with<run_result>,
     caf::reacts_to<container_atom, container_event>, // from its proxies
+    caf::reacts_to<timer_atom>,                      // queueing-budget check (internal)
     caf::replies_to<stats_atom>::with<pool_stats>>;
 
 // ---- configuration ------------------------------------------------------------------
@@ -187,6 +190,9 @@ struct proxy_config {
 struct pool_config {
   std::int64_t user_memory_mb = 2048;
   std::int64_t max_queue = 1000;
+  // A run that cannot start within this time is refused (429 / a throttled record) rather
+  // than kept waiting: under overload, accepted runs keep near their unloaded latency.
+  caf::timespan queue_budget = std::chrono::milliseconds(100);
   std::vector<policy::stem_cell_config> stem_cells;
   proxy_config proxy;
 };

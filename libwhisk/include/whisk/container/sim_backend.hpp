@@ -23,6 +23,7 @@ struct sim_model {
 //   "sim:crash"      the runtime exits during a run
 //   "sim:oom"        the runtime is killed for memory during a run
 //   "sim:sleep=N"    a run takes N ms instead of the model's run latency
+//   "sim:fault"      run() throws in its caller (fault injection: the caller's actor dies)
 // A run otherwise answers its "value" object.
 struct sim_counters {
   int created = 0, inits = 0, runs = 0, suspends = 0, resumes = 0, destroyed = 0, alive = 0, paused = 0;
