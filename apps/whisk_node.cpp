@@ -34,10 +34,13 @@ struct node_config : caf::actor_system_config {
   std::string network = "host";
   std::int64_t user_memory = 2048;
   std::int64_t max_queue = 1000;
+  std::int64_t queue_budget = 100;
   std::int64_t pause_grace = 50;
   std::int64_t idle_timeout = 600000;
   std::string stem_cells = "nodejs:20:256:1";
   std::int64_t http_threads = 1;
+  std::int64_t max_connections = 1024;
+  std::int64_t max_in_flight = 10000;
   std::int64_t max_body = 50;
   std::int64_t drain_timeout = 10000;
   std::int64_t blocking_wait = 60000;
@@ -64,10 +67,13 @@ struct node_config : caf::actor_system_config {
         .add(network, "network", with_default("network of action containers: host (actions can call out) or none", network))
         .add(user_memory, "user-memory", with_default("memory (MB) for all containers of the node", user_memory))
         .add(max_queue, "max-queue", with_default("runs that may wait for a container before 429s", max_queue))
+        .add(queue_budget, "queue-budget", with_default("ms a run may wait for a container before it is refused with 429", queue_budget))
         .add(pause_grace, "pause-grace", with_default("ms an idle container stays unpaused", pause_grace))
         .add(idle_timeout, "idle-timeout", with_default("ms an idle container lives before it is removed", idle_timeout))
         .add(stem_cells, "stem-cells", with_default("prewarmed containers, kind:memoryMB:count separated by commas, or none", stem_cells))
         .add(http_threads, "http-threads", with_default("threads serving HTTP", http_threads))
+        .add(max_connections, "max-connections", with_default("open HTTP connections at most; more are answered 503", max_connections))
+        .add(max_in_flight, "max-in-flight", with_default("activations accepted and not ended at most; more get 429", max_in_flight))
         .add(max_body, "max-body", with_default("largest request body (MB); larger ones get 413", max_body))
         .add(drain_timeout, "drain-timeout", with_default("ms to let in-flight activations finish at shutdown", drain_timeout))
         .add(blocking_wait, "blocking-wait", with_default("ms a blocking invoke waits before answering 202", blocking_wait))
@@ -121,6 +127,10 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   if (cfg.port < 0 || cfg.port > 65535 || (cfg.backend != "process" && cfg.backend != "sim") ||
       (cfg.network != "host" && cfg.network != "none") || cfg.user_memory <= 0 || cfg.max_queue < 0) {
     log_error("invalid option: check --port, --backend, --network, --user-memory and --max-queue (see --help)");
+    return 2;
+  }
+  if (cfg.max_connections < 1 || cfg.max_in_flight < 1 || cfg.max_body < 1 || cfg.queue_budget < 1) {
+    log_error("invalid option: --max-connections, --max-in-flight, --max-body and --queue-budget must be at least 1");
     return 2;
   }
   if (cfg.isolate_workers < 0 || cfg.isolate_workers > 256 || cfg.isolate_cache < 1 || cfg.isolate_cache_mb < 16) {
@@ -181,6 +191,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   pool_config pool_cfg;
   pool_cfg.user_memory_mb = cfg.user_memory;
   pool_cfg.max_queue = cfg.max_queue;
+  pool_cfg.queue_budget = std::chrono::milliseconds(cfg.queue_budget);
   pool_cfg.stem_cells = *stems;
   pool_cfg.proxy.pause_grace = std::chrono::milliseconds(cfg.pause_grace);
   pool_cfg.proxy.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout);
@@ -200,10 +211,19 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   http_cfg.port = static_cast<std::uint16_t>(cfg.port);
   http_cfg.threads = static_cast<int>(std::max<std::int64_t>(1, cfg.http_threads));
   http_cfg.body_limit = static_cast<std::size_t>(cfg.max_body) << 20;
+  http_cfg.max_connections = static_cast<std::size_t>(cfg.max_connections);
+  ctl_cfg.max_in_flight = cfg.max_in_flight;
   controller_actor controller;
-  http::server server{http_cfg, [&controller](http::request req, http::responder respond) {
-                        caf::anon_send(controller, http_atom::value, http_exchange{std::move(req), std::move(respond)});
-                      }};
+  controller_gate gate;
+  http::server server{http_cfg, [&gate](http::request req, http::responder respond) { gate.forward(std::move(req), std::move(respond)); }};
+  ctl_cfg.extra_metrics = [&server, more = std::move(ctl_cfg.extra_metrics)](std::vector<metrics::sample>& out) {
+    auto h = server.stats();
+    out.push_back({"http_connections", "Open HTTP connections", metrics::kind::gauge, static_cast<double>(h.open_connections), {}});
+    out.push_back({"http_connections_refused_total", "Connections answered 503 over --max-connections",
+                   metrics::kind::counter, static_cast<double>(h.refused_connections), {}});
+    if (more)
+      more(out);
+  };
   auto port = server.start();
   int rc = 0;
   if (!port) {
@@ -219,6 +239,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
                (data_dir / "wskprops").string());
     ctl_cfg.rest.api_host = "http://127.0.0.1:" + std::to_string(*port);
     controller = spawn_controller(sys, **db, pool, ctl_cfg);
+    gate.open(controller);
     log_info("whisk-node listening on http://{}:{} (backend {}, data dir {}, user memory {} MB)", cfg.host, *port,
              backend->name(), data_dir.string(), cfg.user_memory);
     if (guest->name.empty())
@@ -233,6 +254,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     self->request(controller, limit + std::chrono::seconds(5), drain_atom::value, limit)
         .receive([](std::int64_t ended) { if (ended > 0) log_warn("ended {} unfinished activation(s) with a whisk error", ended); },
                  [](caf::error&) { log_warn("drain did not answer in time"); });
+    gate.close(); // from here on requests are answered 503
     caf::anon_send_exit(controller, caf::exit_reason::user_shutdown);
   }
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);

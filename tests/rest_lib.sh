@@ -66,14 +66,17 @@ start_node() { # [extra options...]
 
 # SIGTERM, then wait (bounded) for the exit; the exit status must be 0.
 stop_node() { # [seconds to wait, default 20]
-  local rc
   kill -TERM "$PID"
-  if poll "${1:-20}" eval '! kill -0 "$PID" 2>/dev/null'; then
+  await_exit "${1:-20}"
+}
+await_exit() { # seconds: after a SIGTERM sent by the caller
+  local rc
+  if poll "$1" eval '! kill -0 "$PID" 2>/dev/null'; then
     wait "$PID"
     rc=$?
     [[ $rc == 0 ]] && ok "whisk-node stopped on SIGTERM with exit status 0" || bad "whisk-node's exit status after SIGTERM" "$rc: $(tail -5 "$DIR/node.log")"
   else
-    bad "whisk-node did not stop within ${1:-20} s of SIGTERM"
+    bad "whisk-node did not stop within $1 s of SIGTERM"
     kill -KILL "$PID"
     wait "$PID" 2>/dev/null
   fi

@@ -123,6 +123,32 @@ req GET "$API/activations/$ID"
 [[ $STATUS == 200 && $(jpy "d['response']['status'] + ': ' + d['response']['result']['error']") == "whisk internal error: whisk-node shut down before the activation completed." ]] && ok "the run cut by the drain timeout has a whisk-error record" || bad "drain record" "$STATUS ${BODY:0:300}"
 stop_node
 
+# --- bounds: connections, activations in flight, the queueing budget ---
+start_node --stem-cells=none --max-connections=2 --max-in-flight=1 --user-memory=256 --queue-budget=300
+put_action slow "$(slow_action 1500)"
+put_action other "$token_action"
+exec 7<>/dev/tcp/127.0.0.1/"${APIHOST##*:}" 8<>/dev/tcp/127.0.0.1/"${APIHOST##*:}" # two idle connections
+poll 5 eval '[[ $(curl -s -m 5 -o /dev/null -w "%{http_code}" "$APIHOST/ping") == 503 ]]'
+STATUS=$(raw_status "$APIHOST/ping"); [[ $STATUS == 503 ]] && ok "a connection over --max-connections=2 is answered 503" || bad "connection bound" "$STATUS"
+exec 7>&- 8>&-
+check "once one closes, requests are served again" poll 5 eval '[[ $(raw_status "$APIHOST/ping") == 200 ]]'
+check "/metrics counts the refused connections" poll 5 eval '[[ $(metric http_connections_refused_total) -ge 1 ]]'
+req POST "$API/actions/slow" '{}'
+check "the slow run is in flight" poll 10 eval '[[ $(metric activations_in_flight) == 1 ]]'
+req POST "$API/actions/other?blocking=true" '{}'; expect 429 'activations are in flight' "an invoke over --max-in-flight=1 gets 429"
+stop_node
+start_node --stem-cells=none --user-memory=256 --queue-budget=300
+curl -s -m 30 -u "$AUTH" -X POST -o /dev/null "$API/actions/slow?blocking=true" &
+SLOW=$!
+check "the slow run holds the only memory" poll 10 eval '[[ $(metric containers_busy) == 1 ]]'
+T0=$(date +%s%N)
+req POST "$API/actions/other?blocking=true" '{}'
+MS=$((($(date +%s%N) - T0) / 1000000))
+[[ $STATUS == 429 && $BODY == *'queueing budget of 300 ms'* && $MS -ge 250 && $MS -lt 1200 ]] && ok "a run that cannot start within --queue-budget=300 gets 429 after about 300 ms (${MS} ms)" || bad "queueing budget" "$STATUS after $MS ms: ${BODY:0:200}"
+check "/metrics counts it as shed" test "$(metric runs_shed_total)" == 1
+wait $SLOW
+stop_node
+
 # --- memory: isolates and containers share --user-memory; a full queue answers 429 ---
 start_node --user-memory=256 --max-queue=0 --stem-cells=none
 put_action isobusy '{"exec":{"kind":"js:isolate","code":"function main() { const t = Date.now(); while (Date.now() - t < 1500) {} return {busy: true}; }"},"limits":{"memory":256,"timeout":10000}}'
@@ -134,12 +160,15 @@ req POST "$API/actions/slow?blocking=true" '{}'; expect 429 'Too many requests' 
 wait $ISO
 [[ $(cat "$DIR/iso.out") == '{"busy":true}' ]] && ok "the isolate run answers" || bad "isolate run" "$(cat "$DIR/iso.out")"
 
-# --- SIGTERM lets the running activation finish ---
+# --- SIGTERM lets the running activation finish; new invokes get 503 meanwhile ---
 curl -s -m 30 -u "$AUTH" -X POST -o "$DIR/slow.out" -w '%{http_code}' "$API/actions/slow?blocking=true&result=true" >"$DIR/slow.status" &
 SLOW=$!
 check "the slow run holds the only memory" poll 10 eval '[[ $(metric containers_busy) == 1 && $(metric activations_in_flight) == 1 ]]'
-req POST "$API/actions/slow?blocking=true" '{}'; expect 429 'Too many requests' "429 when the node's queue is full"
-stop_node
+req POST "$API/actions/slow?blocking=true" '{}'; expect 429 "the node's run queue is full" "429 when the node's queue is full"
+kill -TERM "$PID"
+poll 5 grep -q 'draining 1 in-flight' "$DIR/node.log"
+req POST "$API/actions/slow?blocking=true" '{}'; expect 503 'shutting down' "an invoke while the node drains gets 503"
+await_exit 20
 wait "$SLOW"
 [[ $(cat "$DIR/slow.status") == 200 && $(cat "$DIR/slow.out") == *'"slow":true'* ]] && ok "an activation running at SIGTERM finishes and answers" || bad "in-flight activation at SIGTERM" "$(cat "$DIR/slow.status") $(cat "$DIR/slow.out")"
 check "no container cgroup is left after SIGTERM" test -z "$(leaves)"

@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
+#include <atomic>
 #include <thread>
 
 #include "whisk/log.hpp"
@@ -49,8 +50,11 @@ std::string_view reason_json(int status) {
 // One connection: read -> hand to the handler -> write, chained asynchronously on a strand.
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket socket, const handler& h, std::size_t body_limit)
-      : stream_(std::move(socket)), handler_(h), body_limit_(body_limit) {}
+  session(tcp::socket socket, const handler& h, std::size_t body_limit, std::atomic<std::int64_t>& open)
+      : stream_(std::move(socket)), handler_(h), body_limit_(body_limit), open_(open) {
+    ++open_;
+  }
+  ~session() { --open_; }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -130,6 +134,7 @@ private:
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const handler& handler_;
   std::size_t body_limit_;
+  std::atomic<std::int64_t>& open_;
   bool keep_alive_ = true;
   unsigned version_ = 11;
 };
@@ -145,13 +150,34 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::mutex sessions_mx;
   std::vector<std::weak_ptr<session>> sessions;
   bool stopped = false;
+  std::atomic<std::int64_t> open{0};
+  std::atomic<std::int64_t> refused{0};
+
+  // Over the bound: a short 503 and close, written without a session (a fresh socket's
+  // send buffer takes these few bytes at once).
+  void refuse(tcp::socket& socket) {
+    ++refused;
+    static const std::string body = R"({"error":"Too many connections: try again later.","code":"503"})";
+    static const std::string text = "HTTP/1.1 503 Service Unavailable\r\nServer: whisk\r\nContent-Type: application/json\r\n"
+                                    "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    asio::write(socket, asio::buffer(text), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
       if (ec)
         return; // closed
+      if (static_cast<std::size_t>(self->open.load()) >= self->cfg.max_connections) {
+        self->refuse(socket);
+        self->accept();
+        return;
+      }
       socket.set_option(tcp::no_delay(true));
-      auto s = std::make_shared<session>(std::move(socket), self->h, self->cfg.body_limit);
+      auto s = std::make_shared<session>(std::move(socket), self->h, self->cfg.body_limit, self->open);
       {
         std::lock_guard guard{self->sessions_mx};
         std::erase_if(self->sessions, [](auto& w) { return w.expired(); });
@@ -189,6 +215,8 @@ expected<std::uint16_t> server::start() {
     m.threads.emplace_back([self = impl_] { self->io.run(); });
   return port;
 }
+
+server_stats server::stats() const { return {impl_->open.load(), impl_->refused.load()}; }
 
 void server::stop() {
   auto& m = *impl_;

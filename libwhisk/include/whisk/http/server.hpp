@@ -36,6 +36,14 @@ struct server_config {
   std::uint16_t port = 3233;  // 0: any free port
   int threads = 1;
   std::size_t body_limit = 50u << 20;
+  // Open connections at most; one more is answered 503 and closed. Each connection has at
+  // most one request in flight, so this also bounds what HTTP can queue behind the handler.
+  std::size_t max_connections = 1024;
+};
+
+struct server_stats {
+  std::int64_t open_connections = 0;
+  std::int64_t refused_connections = 0; // answered 503: over max_connections
 };
 
 class server {
@@ -46,6 +54,7 @@ public:
   expected<std::uint16_t> start();
   // Stops accepting and closes every connection; in-flight answers are dropped.
   void stop();
+  server_stats stats() const;
 
 private:
   struct impl;
