@@ -41,6 +41,7 @@ struct node_config : caf::actor_system_config {
   std::int64_t http_threads = 1;
   std::int64_t max_connections = 1024;
   std::int64_t max_in_flight = 10000;
+  std::int64_t store_queue = 100000;
   std::int64_t max_body = 50;
   std::int64_t drain_timeout = 10000;
   std::int64_t blocking_wait = 60000;
@@ -74,6 +75,7 @@ struct node_config : caf::actor_system_config {
         .add(http_threads, "http-threads", with_default("threads serving HTTP", http_threads))
         .add(max_connections, "max-connections", with_default("open HTTP connections at most; more are answered 503", max_connections))
         .add(max_in_flight, "max-in-flight", with_default("activations accepted and not ended at most; more get 429", max_in_flight))
+        .add(store_queue, "store-queue", with_default("activation records waiting to be written at most; beyond it invokes get 503", store_queue))
         .add(max_body, "max-body", with_default("largest request body (MB); larger ones get 413", max_body))
         .add(drain_timeout, "drain-timeout", with_default("ms to let in-flight activations finish at shutdown", drain_timeout))
         .add(blocking_wait, "blocking-wait", with_default("ms a blocking invoke waits before answering 202", blocking_wait))
@@ -129,8 +131,8 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     log_error("invalid option: check --port, --backend, --network, --user-memory and --max-queue (see --help)");
     return 2;
   }
-  if (cfg.max_connections < 1 || cfg.max_in_flight < 1 || cfg.max_body < 1 || cfg.queue_budget < 1) {
-    log_error("invalid option: --max-connections, --max-in-flight, --max-body and --queue-budget must be at least 1");
+  if (cfg.max_connections < 1 || cfg.max_in_flight < 1 || cfg.max_body < 1 || cfg.queue_budget < 1 || cfg.store_queue < 1) {
+    log_error("invalid option: --max-connections, --max-in-flight, --store-queue, --max-body and --queue-budget must be at least 1");
     return 2;
   }
   if (cfg.isolate_workers < 0 || cfg.isolate_workers > 256 || cfg.isolate_cache < 1 || cfg.isolate_cache_mb < 16) {
@@ -213,6 +215,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   http_cfg.body_limit = static_cast<std::size_t>(cfg.max_body) << 20;
   http_cfg.max_connections = static_cast<std::size_t>(cfg.max_connections);
   ctl_cfg.max_in_flight = cfg.max_in_flight;
+  ctl_cfg.max_pending_records = cfg.store_queue;
   controller_actor controller;
   controller_gate gate;
   http::server server{http_cfg, [&gate](http::request req, http::responder respond) { gate.forward(std::move(req), std::move(respond)); }};
@@ -263,10 +266,14 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   controller = nullptr;
   pool = nullptr;
   sys.await_all_actors_done();
-  (*db)->flush(); // answers wait for their records: commit them while the server still sends
+  // answers wait for their records: commit them while the server still sends (bounded: a
+  // failing store must not hold the stop; its destructor makes a last try and reports)
+  if (!(*db)->flush(std::chrono::milliseconds(cfg.drain_timeout))) {
+    log_error("{} activation record(s) are not written yet: {}", (*db)->pending_writes(), (*db)->write_failure());
+    rc = 1; // the exit status says that records may be lost (the store's last try is logged)
+  }
   server.stop();
   backend.reset(); // kills every runtime process and removes the cgroups
-  (*db)->flush();
   log_info("whisk-node stopped");
   return rc;
 }

@@ -29,6 +29,7 @@ finish() {
   [[ -n "$PID" ]] && kill -KILL "$PID" 2>/dev/null
   wait 2>/dev/null
   scan_sanitizers
+  [[ -n "${BEFORE_CLEANUP:-}" ]] && eval "$BEFORE_CLEANUP"
   [[ -n "${WHISK_TEST_KEEP:-}" ]] && cp "$DIR/node.log" "/tmp/whisk-test-node-$(basename "$0" .sh).log"
   rm -rf "$DIR"
   echo "$PASS passed, $FAIL failed"

@@ -53,8 +53,8 @@ TEST_CASE("store: namespaces and actions persist across reopen") {
   REQUIRE(a);
   CHECK(a->exec.kind == "python:3");
   CHECK((*s)->list_actions("guest", 10, 0).size() == 1);
-  CHECK((*s)->delete_action("guest", "echo"));
-  CHECK(!(*s)->delete_action("guest", "echo"));
+  CHECK(*(*s)->delete_action("guest", "echo"));
+  CHECK(!*(*s)->delete_action("guest", "echo"));
   CHECK(!(*s)->get_action("guest", "echo"));
 }
 

@@ -176,6 +176,11 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
     respond(api::rest_api::error(503, "whisk-node is shutting down."));
     return;
   }
+  if (st.db->pending_writes() >= st.cfg.max_pending_records) {
+    respond(api::rest_api::error(503, "The activation store cannot write (" + st.db->write_failure() +
+                                          ") and holds as many records as it may. Try again later."));
+    return;
+  }
   if (static_cast<std::int64_t>(st.in_flight.size()) >= st.cfg.max_in_flight) {
     ++st.refused_in_flight;
     respond(api::rest_api::error(
@@ -230,6 +235,9 @@ void answer_metrics(self_ptr self, http::responder respond) {
             gauge("user_memory_mb", "Memory for all containers of the node (MB)", p.user_memory_mb);
             gauge("activations_in_flight", "Activations accepted and not yet finished",
                   static_cast<std::int64_t>(self->state.in_flight.size()));
+            gauge("store_pending_writes", "Activation records not yet written (queued or kept for a retry)",
+                  self->state.db->pending_writes());
+            gauge("store_failing", "1 while the store cannot write activation records", !self->state.db->write_failure().empty());
             gauge("activations_in_flight_limit", "Bound on activations in flight (--max-in-flight)",
                   self->state.cfg.max_in_flight);
             counter("activations_refused_in_flight_total", "Invokes answered 429 at the in-flight bound",

@@ -236,7 +236,12 @@ http::response rest_api::actions(const route& r, const http::request& req, const
   }
   if (r.method == "DELETE") {
     auto a = find_action(ns, name);
-    if (!a || !store_.delete_action(ns, name))
+    if (!a)
+      return error(404, not_found_message);
+    auto deleted = store_.delete_action(ns, name);
+    if (!deleted)
+      return error(http_status(deleted.err().code), deleted.err().message);
+    if (!*deleted)
       return error(404, not_found_message);
     action_cache_.erase(ns + "/" + name);
     return json_response(200, to_json(*a));
@@ -255,7 +260,7 @@ http::response rest_api::actions(const route& r, const http::request& req, const
       return error(400, "The annotation 'isolate-mode' is \"unsafe\", which this node does not allow "
                         "(start whisk-node with --isolate-unsafe to measure it).");
     if (auto ok = store_.put_action(*a); !ok)
-      return error(500, ok.err().message);
+      return error(http_status(ok.err().code), ok.err().message);
     action_cache_[ns + "/" + name] = std::make_shared<const action>(*a);
     log_info("action {} {} (version {}, kind {})", a->fully_qualified(), existing ? "updated" : "created", a->version, a->exec.kind);
     return json_response(200, to_json(*a));

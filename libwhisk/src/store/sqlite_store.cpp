@@ -52,10 +52,11 @@ private:
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-bool exec(sqlite3* db, const char* sql) {
+bool exec(sqlite3* db, const char* sql, bool log_failure = true) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    log_error("store: {}: {}", sql, err ? err : "?");
+    if (log_failure)
+      log_error("store: {}: {}", sql, err ? err : "?");
     sqlite3_free(err);
     return false;
   }
@@ -163,7 +164,7 @@ public:
     statement st{db_, "INSERT OR REPLACE INTO namespaces(name, uuid, key_hash) VALUES(?1, ?2, ?3)"};
     st.bind(1, ns.name).bind(2, ns.uuid).bind(3, ns.key_hash);
     if (st.step() != SQLITE_DONE)
-      return make_error(errc::internal, fmt::format("store: cannot write namespace: {}", st.error()));
+      return make_error(errc::unavailable, fmt::format("The store cannot write the namespace: {}", st.error()));
     return true;
   }
 
@@ -190,7 +191,7 @@ public:
     statement st{db_, "INSERT OR REPLACE INTO actions(ns, name, updated, doc) VALUES(?1, ?2, ?3, ?4)"};
     st.bind(1, a.ns).bind(2, a.name).bind(3, a.updated_ms).bind(4, json::dump(to_json(a)));
     if (st.step() != SQLITE_DONE)
-      return make_error(errc::internal, fmt::format("store: cannot write action: {}", st.error()));
+      return make_error(errc::unavailable, fmt::format("The store cannot write the action: {}", st.error()));
     return true;
   }
 
@@ -214,11 +215,12 @@ public:
     return out;
   }
 
-  bool delete_action(const std::string& ns, const std::string& name) override {
+  expected<bool> delete_action(const std::string& ns, const std::string& name) override {
     std::lock_guard guard{db_mx_};
     statement st{db_, "DELETE FROM actions WHERE ns = ?1 AND name = ?2"};
     st.bind(1, ns).bind(2, name);
-    st.step();
+    if (st.step() != SQLITE_DONE)
+      return make_error(errc::unavailable, fmt::format("The store cannot delete the action: {}", st.error()));
     return sqlite3_changes(db_) > 0;
   }
 
@@ -270,10 +272,20 @@ public:
     return out;
   }
 
-  void flush() override {
+  bool flush(std::chrono::milliseconds limit) override {
     std::unique_lock lock{queue_mx_};
     auto target = enqueued_total();
-    flushed_cv_.wait(lock, [&] { return written_ >= target || stopping_; });
+    return flushed_cv_.wait_for(lock, limit, [&] { return written_ >= target; });
+  }
+
+  std::int64_t pending_writes() const override {
+    std::lock_guard guard{queue_mx_};
+    return static_cast<std::int64_t>(in_flight_.size() + queue_.size());
+  }
+
+  std::string write_failure() const override {
+    std::lock_guard guard{queue_mx_};
+    return failure_;
   }
 
 private:
@@ -298,70 +310,90 @@ private:
 
   // Group commit: whatever queued up while the previous transaction was written goes in the
   // next one, at once (no waiting for more: an answer waits for its commit).
+  // A transaction that fails (disk full, read-only) is kept and retried with backoff, before
+  // anything newer; its answers leave anyway, so invokes are still answered while the store
+  // fails (the controller stops taking invokes when too much is pending). At shutdown a last
+  // try is made and what still fails is reported as lost.
   void write_loop() {
+    int attempt = 0;
     for (;;) {
       {
         std::unique_lock lock{queue_mx_};
-        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty() && stopping_)
-          return;
-        in_flight_.swap(queue_);
+        if (in_flight_.empty()) {
+          queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+          if (queue_.empty() && stopping_)
+            return;
+        }
+        for (auto& w : queue_)
+          in_flight_.push_back(std::move(w));
+        queue_.clear();
       }
-      write_batch(in_flight_);
+      auto error = write_batch(in_flight_);
       for (auto& w : in_flight_)
         if (w.done)
-          w.done();
-      {
-        std::lock_guard guard{queue_mx_};
+          std::exchange(w.done, nullptr)();
+      std::unique_lock lock{queue_mx_};
+      if (error.empty()) {
+        if (!failure_.empty())
+          log_info("store: activation records are written again ({} kept record(s) written)", in_flight_.size());
+        failure_.clear();
+        attempt = 0;
         written_ += in_flight_.size();
         in_flight_.clear();
+        lock.unlock();
+        flushed_cv_.notify_all();
+        continue;
       }
-      flushed_cv_.notify_all();
+      if (failure_.empty()) // once per change of state, not per retry
+        log_error("store: cannot write activation records ({}): keeping {} in memory and retrying", error, in_flight_.size());
+      failure_ = error;
+      if (stopping_) {
+        log_error("store: stopping with {} activation record(s) that could not be written: {}", in_flight_.size(), error);
+        return;
+      }
+      queue_cv_.wait_for(lock, std::chrono::milliseconds(std::min(1000, 10 << std::min(attempt++, 7))), [&] { return stopping_; });
     }
   }
 
-  void write_batch(const std::deque<pending_write>& batch) {
-    for (int attempt = 0;; ++attempt) {
-      bool ok = exec(writer_db_, "BEGIN IMMEDIATE");
-      if (ok) {
-        statement record{writer_db_, "INSERT OR REPLACE INTO activations(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
-        statement stand_in{writer_db_, "INSERT OR REPLACE INTO accepted(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
-        statement settled{writer_db_, "DELETE FROM accepted WHERE id = ?1"};
-        for (auto& w : batch) {
-          auto& a = w.a;
-          auto& st = w.accepted ? stand_in : record;
-          st.bind(1, a.activation_id).bind(2, a.ns).bind(3, a.name).bind(4, a.start_ms).bind(5, json::dump(to_json(a)));
-          ok = st.step() == SQLITE_DONE;
-          st.reset();
-          if (ok && !w.accepted) {
-            settled.bind(1, a.activation_id);
-            ok = settled.step() == SQLITE_DONE;
-            settled.reset();
-          }
-          if (!ok) {
-            log_error("store: cannot write activation {}: {}", a.activation_id, sqlite3_errmsg(writer_db_));
-            break;
-          }
-        }
+  // One transaction for the batch; empty on success, else what failed.
+  std::string write_batch(const std::deque<pending_write>& batch) {
+    if (!exec(writer_db_, "BEGIN IMMEDIATE", false))
+      return sqlite3_errmsg(writer_db_);
+    statement record{writer_db_, "INSERT OR REPLACE INTO activations(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
+    statement stand_in{writer_db_, "INSERT OR REPLACE INTO accepted(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
+    statement settled{writer_db_, "DELETE FROM accepted WHERE id = ?1"};
+    bool ok = true;
+    for (auto& w : batch) {
+      auto& a = w.a;
+      auto& st = w.accepted ? stand_in : record;
+      st.bind(1, a.activation_id).bind(2, a.ns).bind(3, a.name).bind(4, a.start_ms).bind(5, json::dump(to_json(a)));
+      ok = st.step() == SQLITE_DONE;
+      st.reset();
+      if (ok && !w.accepted) {
+        settled.bind(1, a.activation_id);
+        ok = settled.step() == SQLITE_DONE;
+        settled.reset();
       }
-      if (ok && exec(writer_db_, "COMMIT"))
-        return;
-      exec(writer_db_, "ROLLBACK");
-      // Never drop a record: retry with a pause, the disk may come back.
-      log_error("store: activation batch of {} failed (attempt {}), retrying", batch.size(), attempt + 1);
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 10 << std::min(attempt, 6))));
+      if (!ok)
+        break;
     }
+    if (ok && exec(writer_db_, "COMMIT", false))
+      return {};
+    std::string why = sqlite3_errmsg(writer_db_);
+    exec(writer_db_, "ROLLBACK", false);
+    return why.empty() ? "unknown error" : why;
   }
 
   sqlite3* db_;
   sqlite3* writer_db_;
   std::mutex db_mx_;
-  std::mutex queue_mx_;
+  mutable std::mutex queue_mx_;
   std::condition_variable queue_cv_;
   std::condition_variable flushed_cv_;
   std::deque<pending_write> queue_;
   std::deque<pending_write> in_flight_;
   std::uint64_t written_ = 0;
+  std::string failure_; // why the last write failed; empty while writes succeed
   bool stopping_ = false;
   std::thread writer_;
 };

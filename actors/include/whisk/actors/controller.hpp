@@ -33,6 +33,7 @@ using controller_actor = caf::typed_actor<
 struct controller_config {
   api::rest_config rest;
   std::int64_t max_in_flight = 10000; // activations accepted and not ended; more get 429
+  std::int64_t max_pending_records = 100000; // records waiting for the store; more: invokes get 503
   // Adds samples of other parts of the node (the isolate cache, say) to GET /metrics.
   std::function<void(std::vector<metrics::sample>&)> extra_metrics;
 };

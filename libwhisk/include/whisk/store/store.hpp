@@ -1,5 +1,7 @@
 #pragma once
 // Entity and activation storage. Nothing above this interface knows which backend runs.
+// Writes that fail because the store cannot write (disk full, read-only) are errc::unavailable.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,7 +40,8 @@ public:
   virtual expected<bool> put_action(const action& a) = 0;
   virtual std::optional<action> get_action(const std::string& ns, const std::string& name) = 0;
   virtual std::vector<action> list_actions(const std::string& ns, std::int64_t limit, std::int64_t skip) = 0;
-  virtual bool delete_action(const std::string& ns, const std::string& name) = 0;
+  // true: deleted; false: there was no such action; an error (unavailable): the store failed.
+  virtual expected<bool> delete_action(const std::string& ns, const std::string& name) = 0;
 
   // Runs on the store's own thread once a write is committed (on disk, safe from a crash).
   using on_committed = std::function<void()>;
@@ -55,8 +58,12 @@ public:
   // Committed records only: what a reader sees survives a crash.
   virtual std::optional<activation> get_activation(const std::string& ns, const std::string& id) = 0;
   virtual std::vector<activation> list_activations(const activation_query& q) = 0;
-  // Blocks until every queued write is committed (shutdown).
-  virtual void flush() = 0;
+  // Blocks until every queued write is committed or `limit` has passed; false: some are not.
+  virtual bool flush(std::chrono::milliseconds limit = std::chrono::minutes(1)) = 0;
+  // Activation writes not committed yet (queued, or kept for a retry while the store fails).
+  virtual std::int64_t pending_writes() const = 0;
+  // Empty while writes succeed; else why the last one failed.
+  virtual std::string write_failure() const = 0;
 };
 
 // The embedded default: one SQLite file (WAL) at `path`; it and its -wal and -shm files
