@@ -68,7 +68,7 @@ struct node_config : caf::actor_system_config {
         .add(network, "network", with_default("network of action containers: host (actions can call out) or none", network))
         .add(user_memory, "user-memory", with_default("memory (MB) for all containers of the node", user_memory))
         .add(max_queue, "max-queue", with_default("runs that may wait for a container before 429s", max_queue))
-        .add(queue_budget, "queue-budget", with_default("ms a run may wait for a container before it is refused with 429", queue_budget))
+        .add(queue_budget, "queue-budget", with_default("ms an invoke may wait (for the controller, then for a container) before it is refused with 429", queue_budget))
         .add(pause_grace, "pause-grace", with_default("ms an idle container stays unpaused", pause_grace))
         .add(idle_timeout, "idle-timeout", with_default("ms an idle container lives before it is removed", idle_timeout))
         .add(stem_cells, "stem-cells", with_default("prewarmed containers, kind:memoryMB:count separated by commas, or none", stem_cells))
@@ -216,6 +216,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   http_cfg.max_connections = static_cast<std::size_t>(cfg.max_connections);
   ctl_cfg.max_in_flight = cfg.max_in_flight;
   ctl_cfg.max_pending_records = cfg.store_queue;
+  ctl_cfg.queue_budget = std::chrono::milliseconds(cfg.queue_budget);
   controller_actor controller;
   controller_gate gate;
   http::server server{http_cfg, [&gate](http::request req, http::responder respond) { gate.forward(std::move(req), std::move(respond)); }};

@@ -33,6 +33,7 @@ struct controller_state {
   std::optional<caf::typed_response_promise<std::int64_t>> drained;
   std::int64_t ended_by_drain = 0;
   std::int64_t refused_in_flight = 0; // invokes answered 429 at the in-flight bound
+  std::int64_t shed_on_arrival = 0;   // invokes answered 429: they waited out the budget before the controller
 };
 
 using self_ptr = controller_actor::stateful_pointer<controller_state>;
@@ -238,6 +239,11 @@ void answer_metrics(self_ptr self, http::responder respond) {
             gauge("store_pending_writes", "Activation records not yet written (queued or kept for a retry)",
                   self->state.db->pending_writes());
             gauge("store_failing", "1 while the store cannot write activation records", !self->state.db->write_failure().empty());
+            auto w = self->state.db->write_stats();
+            counter("store_commits_total", "Group commits of activation records (answers wait for theirs)", w.commits);
+            counter("store_records_written_total", "Activation records and stand-ins committed", w.records);
+            out.push_back({"store_commit_seconds_total", "Time spent writing and committing activation records",
+                           kind::counter, static_cast<double>(w.commit_us) / 1e6, {}});
             gauge("activations_in_flight_limit", "Bound on activations in flight (--max-in-flight)",
                   self->state.cfg.max_in_flight);
             counter("activations_refused_in_flight_total", "Invokes answered 429 at the in-flight bound",
@@ -247,6 +253,8 @@ void answer_metrics(self_ptr self, http::responder respond) {
             counter("containers_evicted_total", "Containers evicted to make room", p.evicted);
             counter("runs_rejected_total", "Runs refused with 429 (queue full or queueing budget out)", p.rejected);
             counter("runs_shed_total", "Runs refused after waiting out the queueing budget", p.shed);
+            counter("invokes_shed_total", "Invokes refused: they waited out the queueing budget before the controller",
+                    self->state.shed_on_arrival);
             counter("container_proxy_failures_total", "Container proxies that died; their runs ended as whisk errors",
                     p.proxy_failures);
             for (auto [how, n] : {std::pair{"warm", p.warm_starts}, {"resumed", p.resumes},
@@ -271,6 +279,15 @@ controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor 
   st.rest = std::make_unique<api::rest_api>(*db, st.cfg.rest);
   return {
       [self](http_atom, http_exchange& ex) {
+        auto waited = std::chrono::steady_clock::now() - ex.req.received;
+        if (ex.req.method == "POST" && waited > self->state.cfg.queue_budget &&
+            ex.req.received != std::chrono::steady_clock::time_point{} && ex.req.target.find("/actions/") != std::string::npos) {
+          ++self->state.shed_on_arrival;
+          ex.respond(api::rest_api::error(
+              429, fmt::format("Too many requests: the node could not take the invoke within its queueing budget of {} ms. "
+                               "Try again later.", self->state.cfg.queue_budget.count())));
+          return;
+        }
         if (ex.req.method == "GET" && (ex.req.target == "/metrics" || ex.req.target.rfind("/metrics?", 0) == 0)) {
           answer_metrics(self, std::move(ex.respond));
           return;

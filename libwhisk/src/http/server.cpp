@@ -103,6 +103,7 @@ private:
     req.authorization = std::string(msg[bhttp::field::authorization]);
     req.content_type = std::string(msg[bhttp::field::content_type]);
     req.body = std::move(msg.body());
+    req.received = std::chrono::steady_clock::now();
     stream_.expires_never(); // the handler may take as long as the action runs
     auto self = shared_from_this();
     handler_(std::move(req), [self](response r) {

@@ -288,6 +288,11 @@ public:
     return failure_;
   }
 
+  store_write_stats write_stats() const override {
+    std::lock_guard guard{queue_mx_};
+    return stats_;
+  }
+
 private:
   std::uint64_t enqueued_total() const { return written_ + in_flight_.size() + queue_.size(); }
 
@@ -328,7 +333,9 @@ private:
           in_flight_.push_back(std::move(w));
         queue_.clear();
       }
+      auto began = std::chrono::steady_clock::now();
       auto error = write_batch(in_flight_);
+      auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began).count();
       for (auto& w : in_flight_)
         if (w.done)
           std::exchange(w.done, nullptr)();
@@ -338,6 +345,9 @@ private:
           log_info("store: activation records are written again ({} kept record(s) written)", in_flight_.size());
         failure_.clear();
         attempt = 0;
+        ++stats_.commits;
+        stats_.records += static_cast<std::int64_t>(in_flight_.size());
+        stats_.commit_us += took;
         written_ += in_flight_.size();
         in_flight_.clear();
         lock.unlock();
@@ -394,6 +404,7 @@ private:
   std::deque<pending_write> in_flight_;
   std::uint64_t written_ = 0;
   std::string failure_; // why the last write failed; empty while writes succeed
+  store_write_stats stats_;
   bool stopping_ = false;
   std::thread writer_;
 };

@@ -34,6 +34,9 @@ struct controller_config {
   api::rest_config rest;
   std::int64_t max_in_flight = 10000; // activations accepted and not ended; more get 429
   std::int64_t max_pending_records = 100000; // records waiting for the store; more: invokes get 503
+  // An invoke that waited this long before the controller could take it (its mailbox, under
+  // overload) is refused with 429 at once, before any work is spent on it.
+  std::chrono::milliseconds queue_budget{100};
   // Adds samples of other parts of the node (the isolate cache, say) to GET /metrics.
   std::function<void(std::vector<metrics::sample>&)> extra_metrics;
 };

@@ -2,6 +2,7 @@
 // An asynchronous HTTP/1.1 server (Boost.Beast behind this header): keep-alive, one
 // session per connection, bounded bodies (413). Handlers never block; they answer
 // through the responder, from any thread, exactly once.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@ struct request {
   std::string authorization;
   std::string content_type;
   std::string body;
+  std::chrono::steady_clock::time_point received{}; // when it was read whole
 };
 
 struct response {

@@ -20,6 +20,13 @@ struct namespace_record {
   std::string key_hash; // key_hasher::hash of the key; the key itself is never stored
 };
 
+// The cost of durable answers: each commit holds the answers of its records.
+struct store_write_stats {
+  std::int64_t commits = 0;
+  std::int64_t records = 0;   // activation records and stand-ins written
+  std::int64_t commit_us = 0; // time spent writing and committing, summed
+};
+
 struct activation_query {
   std::string ns;
   std::string name;       // empty: every action
@@ -64,6 +71,7 @@ public:
   virtual std::int64_t pending_writes() const = 0;
   // Empty while writes succeed; else why the last one failed.
   virtual std::string write_failure() const = 0;
+  virtual store_write_stats write_stats() const = 0;
 };
 
 // The embedded default: one SQLite file (WAL) at `path`; it and its -wal and -shm files
