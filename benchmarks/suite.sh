@@ -116,7 +116,6 @@ measure "$PEER" '{}' "$DIR/peer.json"
   echo
   echo "Ratio whisk-node / node:http: **$(ratio "$(json_get "$DIR/warm.json" rps)" "$(json_get "$DIR/peer.json" rps)")** (goal >= 0.7)"
 } >>"$OUT"
-CAPACITY=$(json_get "$DIR/warm.json" rps)
 
 # --- 3b. containerless: js:isolate in each mode vs workerd vs a container vs node:http ---
 echo "suite: js:isolate (benchmarks/isolates.sh)" >&2
@@ -152,30 +151,12 @@ for t in d["targets"] + [dict(name="all", rps=d["rps"], latency=d["latency"], st
           " ".join("%s=%s" % kv for kv in t["status"].items())))
 PY
 
-# --- 5. overload: 5x capacity, open loop ---
-echo "suite: overload" >&2
-RATE=$(python3 -c "print(int(5 * float('$CAPACITY')))")
-$LOAD "$API/actions/noop?blocking=true&result=true" -m POST -b '{}' -a "$WHISK_AUTH" -c 256 -r "$RATE" -d "$SECS" -w "$WARM" \
-  --timeout 5 --quiet --json "$DIR/over.json" >/dev/null || true
-PEAK_KB=$(awk '/VmHWM/ {print $2}' /proc/$NODE_PID/status)
-python3 - "$DIR/over.json" "$RATE" "$PEAK_KB" >>"$OUT" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-st = {int(k): v for k, v in d["status"].items()}
-total = sum(st.values()) or 1
-shed = st.get(429, 0) + st.get(503, 0)
-acc = d["accepted_latency"]
-print()
-print("## Overload: open loop at %s req/s (5x the warm capacity), 256 connections" % sys.argv[2])
-print()
-print("| measure | value |")
-print("|---|---:|")
-print("| responses | %d |" % total)
-print("| answered 429/503 | %.1f%% |" % (100.0 * shed / total))
-print("| accepted (2xx) p50 / p99 ms | %.2f / %.2f |" % (acc["p50_ms"], acc["p99_ms"]))
-print("| errors (connect/read/timeout) | %d / %d / %d |" % (d["errors"]["connect"], d["errors"]["read"], d["errors"]["timeouts"]))
-print("| whisk-node peak RSS | %.1f MB |" % (int(sys.argv[3]) / 1024))
-PY
+# --- 5. durable answers and overload, on a node with the default options ---
+echo "suite: durable answers and overload (benchmarks/overload.sh)" >&2
+{
+  echo
+  WHISK_SKIP_BUILD=1 benchmarks/overload.sh "$SECS"
+} >>"$OUT"
 
 # --- 6. pause / resume is in the process backend figures above ---
 {
