@@ -5,21 +5,27 @@
 # bare node:http server, all on 127.0.0.1. Prints a Markdown table; suite.sh includes it.
 #   benchmarks/isolates.sh [SECONDS_PER_RUN]   (default 8; ROUNDS=2 runs of each row, best kept)
 # Set WHISK_SKIP_BUILD=1 when the Release build is fresh.
-set -euo pipefail
+set -eEuo pipefail
+# a failing step says which, on stderr (its output may be going into the table)
+trap 'echo "$(basename "$0"): failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 SECS=${1:-8}
 WARM=2
 CONNS=4   # every row; the main rows again at HIGH connections, where both servers are saturated
 HIGH=16
 if [[ -z "${WHISK_SKIP_BUILD:-}" ]]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build -j 2 >/dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/tmp/whisk-bench-build.log 2>&1 &&
+    cmake --build build -j 2 >>/tmp/whisk-bench-build.log 2>&1 || { tail -30 /tmp/whisk-bench-build.log >&2; false; }
 fi
 LOAD=build/benchmarks/whisk-load
 WORKERD=benchmarks/peers/node_modules/.bin/workerd
 if [[ ! -x $WORKERD ]]; then
   echo "isolates: installing workerd from the npm registry" >&2
-  (cd benchmarks/peers && npm ci --no-audit --no-fund >/dev/null 2>&1)
+  if ! (cd benchmarks/peers && npm ci --no-audit --no-fund) >/tmp/whisk-npm-ci.log 2>&1; then
+    echo "isolates: 'npm ci' in benchmarks/peers failed:" >&2
+    tail -20 /tmp/whisk-npm-ci.log >&2
+    exit 1
+  fi
 fi
 
 source benchmarks/common.sh

@@ -5,12 +5,14 @@
 # share shed (429/503), the latency of the accepted requests against the unloaded p99, and
 # whisk-node's peak RSS. Prints a Markdown table.
 #   benchmarks/overload.sh [SECONDS_PER_RUN]   (default 8; WHISK_SKIP_BUILD=1 to skip the build)
-set -euo pipefail
+set -eEuo pipefail
+# a failing step says which, on stderr (its output may be going into the table)
+trap 'echo "$(basename "$0"): failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 SECS=${1:-8}
 if [[ -z "${WHISK_SKIP_BUILD:-}" ]]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build -j 2 >/dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/tmp/whisk-bench-build.log 2>&1 &&
+    cmake --build build -j 2 >>/tmp/whisk-bench-build.log 2>&1 || { tail -30 /tmp/whisk-bench-build.log >&2; false; }
 fi
 LOAD=build/benchmarks/whisk-load
 source benchmarks/common.sh
