@@ -11,6 +11,31 @@ slow_action() { # ms -> an action that answers after ms
   echo "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"function main(p) { return new Promise(r => setTimeout(() => r({slow: true, i: p.i}), $1)); }\"},\"limits\":{\"timeout\":20000}}"
 }
 
+# --- requests while the node starts and stops: answered 200 or 503, or refused, never dropped ---
+mkdir -p "$DIR/data"
+hammer() { # FILE: GETs as fast as curl goes until STOP exists (at most 20 s)
+  local end=$((SECONDS + 20)) props auth port
+  while [[ ! -e "$DIR/stop" ]] && ((SECONDS < end)); do
+    props=$(cat "$DIR/data/wskprops" 2>/dev/null) # one read: the file appears whole (rename)
+    auth=$(sed -n 's/^AUTH=//p' <<<"$props")
+    port=$(sed -n 's/^APIHOST=.*://p' <<<"$props")
+    [[ -n $port && -n $auth ]] || { sleep 0.01; continue; }
+    curl -s -m 5 -o /dev/null -w '%{http_code}\n' -u "$auth" "http://127.0.0.1:$port/api/v1/namespaces/_/actions" >>"$1"
+  done
+}
+hammer "$DIR/codes.1" &
+H1=$!
+start_node --stem-cells=none
+poll 5 eval '[[ $(grep -c 200 "$DIR/codes.1" 2>/dev/null) -ge 5 ]]'
+kill -TERM "$PID"
+await_exit 20
+touch "$DIR/stop"
+wait $H1
+rm -f "$DIR/stop"
+CODES=$(sort "$DIR/codes.1" | uniq -c | tr -s ' ' | tr '\n' ',')
+check "requests while the node starts and stops get 200, 503 or a refused connection ($CODES)" \
+  eval '[[ $(grep -c 200 "$DIR/codes.1") -ge 5 ]] && ! grep -qvE "^(200|503|000)$" "$DIR/codes.1"'
+
 # --- stem cells ---
 start_node --stem-cells=nodejs:20:256:1 --pause-grace=100 --idle-timeout=1500
 check "a stem cell is started at boot" poll 15 eval '[[ $(metric stem_cells) == 1 ]]'
