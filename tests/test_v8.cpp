@@ -69,6 +69,37 @@ TEST_CASE("v8: exhausting the heap ends the call with the memory error, not the 
   CHECK(compiled("function main() { return {fine: true}; }")->call("{}").output == R"({"fine":true})");
 }
 
+TEST_CASE("v8: ArrayBuffers count against the memory limit: past it the call ends with the memory error") {
+  // at most 40 x 16 MB: bounded even if nothing stopped it
+  auto f = compiled("function main() { const a = []; for (let i = 0; i < 40; i++) a.push(new ArrayBuffer(16 << 20)); "
+                    "return {n: a.length}; }",
+                    64);
+  auto r = f->call("{}");
+  CHECK(r.status == call_status::oom);
+  // a catch in the code does not keep it going: the call still ends as out of memory
+  auto caught = compiled("function main() { const keep = []; for (let i = 0; i < 40; i++) { try { keep.push(new Uint8Array(32 << 20)); } "
+                         "catch (e) {} } return {n: keep.length}; }",
+                         64);
+  CHECK(caught->call("{}").status == call_status::oom);
+  // within the limit ArrayBuffers work, and the memory of past calls is given back
+  auto small = compiled("function main() { return {n: new ArrayBuffer(8 << 20).byteLength}; }", 64);
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(small->call("{}").output == R"({"n":8388608})");
+}
+
+TEST_CASE("v8: console output is cut at the call's log limit, with a line that says so") {
+  auto f = compiled("function main(p) { for (let i = 0; i < p.lines; i++) console.log('x'.repeat(99)); return {}; }");
+  auto r = f->call(R"({"lines":100})", 60000, 1000);
+  REQUIRE(r.status == call_status::ok);
+  REQUIRE(r.logs.size() == 11); // ten lines of 99 bytes fit in 1000, the eleventh does not
+  CHECK_THAT(r.logs.back(), Catch::Contains("Logs were truncated because the total bytes size exceeds the limit of 1000 bytes."));
+  CHECK(f->call(R"({"lines":3})", 60000, 1000).logs.size() == 3); // every call counts from zero
+  CHECK(f->call(R"({"lines":300})").logs.size() == 300);            // no limit given: none applied
+  auto fresh = call_in_new_isolate("function main() { for (let i = 0; i < 50; i++) console.log('y'.repeat(99)); return {}; }",
+                                   "main", 64, "{}", 60000, 500);
+  CHECK(fresh.logs.size() == 6);
+}
+
 TEST_CASE("v8: many isolates side by side keep their own state") {
   auto a = compiled("let n = 0; function main() { return {n: ++n}; }");
   auto b = compiled("let n = 100; function main() { return {n: ++n}; }");

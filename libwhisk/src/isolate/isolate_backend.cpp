@@ -217,7 +217,8 @@ struct isolate_backend::worker {
     return r;
   }
 
-  call_result call(const std::shared_ptr<const code>& fn, const std::string& params, std::int64_t timeout_ms) {
+  call_result call(const std::shared_ptr<const code>& fn, const std::string& params, std::int64_t timeout_ms,
+                   std::int64_t log_limit_bytes) {
     c.calls += 1;
     switch (fn->how) {
       case mode::reuse: {
@@ -227,7 +228,7 @@ struct isolate_backend::worker {
         if (!f)
           return prep;
         auto left = std::max<std::int64_t>(1, timeout_ms - micros_since(started) / 1000);
-        auto r = f->call(params, left);
+        auto r = f->call(params, left, log_limit_bytes);
         after_call(fn.get());
         if (!fn->reuse_context && std::find(spare_wanted.begin(), spare_wanted.end(), fn.get()) == spare_wanted.end())
           spare_wanted.push_back(fn.get()); // at most once each: a saturated worker never gets to them
@@ -236,14 +237,14 @@ struct isolate_backend::worker {
       }
       case mode::fresh:
         c.fresh += 1;
-        return call_in_new_isolate(fn->source, fn->main, fn->memory_mb, params, timeout_ms);
+        return call_in_new_isolate(fn->source, fn->main, fn->memory_mb, params, timeout_ms, log_limit_bytes);
       case mode::unsafe: {
         auto started = clock_type::now();
         auto prep = load_shared(fn, timeout_ms);
         if (prep.status != call_status::ok)
           return prep;
         auto left = std::max<std::int64_t>(1, timeout_ms - micros_since(started) / 1000);
-        auto r = shared->call(fn.get(), params, left);
+        auto r = shared->call(fn.get(), params, left, log_limit_bytes);
         r.init_us = prep.init_us;
         return r;
       }
@@ -489,7 +490,7 @@ void isolate_backend::run(container::container_id id, container::run_request req
     auto msg = json::parse(req.message_json, json::max_wrapped_depth);
     const json::value* value = msg ? msg->find("value") : nullptr;
     auto started = clock_type::now();
-    auto r = w.call(fn, value ? json::dump(*value) : "{}", req.timeout_ms);
+    auto r = w.call(fn, value ? json::dump(*value) : "{}", req.timeout_ms, req.log_limit_bytes);
     if (r.status == call_status::timeout)
       counters_.timeouts += 1;
     if (r.status == call_status::oom)

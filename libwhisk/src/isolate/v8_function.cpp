@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fmt/format.h>
 #include <condition_variable>
 #include <libplatform/libplatform.h>
 #include <map>
@@ -119,21 +120,59 @@ std::string module_source(const std::string& code, const std::string& name) {
 }
 
 
-// An isolate with a bounded heap, console capture and a way out near the heap limit. The
-// owner keeps it on one thread at a time.
+// ArrayBuffer memory lives outside V8's heap: this allocator counts it and refuses what
+// would take it past the isolate's memory, which then ends the call like an exhausted heap.
+class bounded_allocator final : public v8::ArrayBuffer::Allocator {
+public:
+  bounded_allocator(std::size_t limit, std::atomic<bool>& refused) : limit_(limit), refused_(refused) {}
+  void* Allocate(std::size_t n) override { return take(n) ? keep(base_->Allocate(n), n) : nullptr; }
+  void* AllocateUninitialized(std::size_t n) override { return take(n) ? keep(base_->AllocateUninitialized(n), n) : nullptr; }
+  void Free(void* data, std::size_t n) override {
+    base_->Free(data, n);
+    used_ -= n;
+  }
+  v8::Isolate* iso = nullptr; // set once the isolate exists
+
+private:
+  bool take(std::size_t n) {
+    if (used_.fetch_add(n) + n <= limit_)
+      return true;
+    used_ -= n;
+    refused_ = true;
+    if (iso)
+      iso->TerminateExecution(); // the call ends here, even if its code would catch the RangeError
+    return false;
+  }
+  void* keep(void* p, std::size_t n) {
+    if (!p)
+      used_ -= n;
+    return p;
+  }
+  std::unique_ptr<v8::ArrayBuffer::Allocator> base_{v8::ArrayBuffer::Allocator::NewDefaultAllocator()};
+  std::size_t limit_;
+  std::atomic<std::size_t> used_{0};
+  std::atomic<bool>& refused_;
+};
+
+// An isolate with a bounded heap (and bounded ArrayBuffers), console capture bounded by the
+// call's log limit, and a way out near the heap limit. The owner keeps it on one thread at a time.
 struct engine {
-  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator{v8::ArrayBuffer::Allocator::NewDefaultAllocator()};
+  std::atomic<bool> oom{false};
+  std::unique_ptr<bounded_allocator> allocator;
   v8::Isolate* iso = nullptr;
   std::vector<std::string>* logs = nullptr; // the running call's log lines
-  std::atomic<bool> oom{false};
+  std::size_t log_limit = SIZE_MAX;         // bytes of console output the running call may write
+  std::size_t log_bytes = 0;
   bool broken = false; // hit its heap limit: not used again
 
-  explicit engine(std::int64_t heap_limit_mb) {
+  explicit engine(std::int64_t heap_limit_mb)
+      : allocator(std::make_unique<bounded_allocator>(static_cast<std::size_t>(heap_limit_mb) << 20, oom)) {
     ensure_v8();
     v8::Isolate::CreateParams params;
     params.array_buffer_allocator = allocator.get();
     params.constraints.ConfigureDefaultsFromHeapSize(0, static_cast<std::size_t>(heap_limit_mb) << 20);
     iso = v8::Isolate::New(params);
+    allocator->iso = iso;
     iso->AddNearHeapLimitCallback(&engine::near_heap_limit, this);
   }
   ~engine() { iso->Dispose(); }
@@ -176,7 +215,21 @@ struct engine {
       else
         line += text(iso, info[i]);
     }
+    if (e->log_bytes > e->log_limit)
+      return; // cut already
+    e->log_bytes += line.size();
+    if (e->log_bytes > e->log_limit) {
+      e->logs->push_back(container::format_log_line(
+          "stderr", fmt::format("Logs were truncated because the total bytes size exceeds the limit of {} bytes.", e->log_limit)));
+      return;
+    }
     e->logs->push_back(container::format_log_line(stream, line));
+  }
+
+  // A call starts: its console output counts from zero against its limit.
+  void start_call(std::int64_t log_limit_bytes) {
+    log_limit = log_limit_bytes < 0 ? SIZE_MAX : static_cast<std::size_t>(log_limit_bytes);
+    log_bytes = 0;
   }
 
   // Near the heap limit: stop the call and give V8 room to unwind instead of aborting.
@@ -381,9 +434,10 @@ private:
 
 // A throw-away isolate: loads the code and, when `params_json` is given, calls it once.
 call_result in_new_isolate(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
-                           const std::string* params_json, std::int64_t timeout_ms) {
+                           const std::string* params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes = -1) {
   auto started = clock_type::now();
   auto owned = std::make_unique<engine>(heap_limit_mb);
+  owned->start_call(log_limit_bytes);
   struct dispose_later {
     std::unique_ptr<engine>& e;
     ~dispose_later() { reaper::instance().take(std::move(e)); }
@@ -469,8 +523,9 @@ expected<std::unique_ptr<v8_function>> v8_function::compile(const std::string& c
   return std::unique_ptr<v8_function>(new v8_function(std::move(st)));
 }
 
-call_result v8_function::call(const std::string& params_json, std::int64_t timeout_ms) {
+call_result v8_function::call(const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes) {
   auto& st = *state_;
+  st.e.start_call(log_limit_bytes);
   auto* iso = st.e.iso;
   v8::Isolate::Scope isolate_scope(iso);
   v8::HandleScope handles(iso);
@@ -504,8 +559,8 @@ call_result check_compiles(const std::string& code, const std::string& main_name
 }
 
 call_result call_in_new_isolate(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
-                                const std::string& params_json, std::int64_t timeout_ms) {
-  return in_new_isolate(code, main_name, heap_limit_mb, &params_json, timeout_ms);
+                                const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes) {
+  return in_new_isolate(code, main_name, heap_limit_mb, &params_json, timeout_ms, log_limit_bytes);
 }
 
 // ---- shared_context (unsafe mode) -------------------------------------------------------
@@ -552,8 +607,10 @@ call_result shared_context::load(const void* key, const std::string& code, const
   return r;
 }
 
-call_result shared_context::call(const void* key, const std::string& params_json, std::int64_t timeout_ms) {
+call_result shared_context::call(const void* key, const std::string& params_json, std::int64_t timeout_ms,
+                                 std::int64_t log_limit_bytes) {
   auto& st = *state_;
+  st.e.start_call(log_limit_bytes);
   auto i = st.functions.find(key);
   if (i == st.functions.end()) {
     call_result r;

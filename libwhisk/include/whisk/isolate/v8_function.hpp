@@ -1,6 +1,7 @@
 #pragma once
 // Containerless functions: JavaScript compiled in V8 isolates and called with JSON in and
-// out, with console capture, a time limit and a heap limit that end the call, not the
+// out, with console capture (bounded by a log limit), a time limit and a heap limit (that
+// ArrayBuffers count against too) that end the call, not the
 // process. Three shapes, one per isolate mode:
 //   v8_function     an isolate of its own, compiled once (reuse mode), called in one kept
 //                   context or in a fresh context per call
@@ -42,7 +43,8 @@ public:
   // Calls the function with a JSON object; a returned Promise is settled by running the
   // microtasks. A call past `timeout_ms` is terminated; so is one that exhausts the heap,
   // after which this function is unusable (compile a new one).
-  call_result call(const std::string& params_json, std::int64_t timeout_ms = 60000);
+  // Console output past `log_limit_bytes` (negative: none) is cut with a line that says so.
+  call_result call(const std::string& params_json, std::int64_t timeout_ms = 60000, std::int64_t log_limit_bytes = -1);
   bool usable() const;
   // With a context per call: makes the next call's context now (idle time); false when there
   // is nothing to do.
@@ -62,7 +64,7 @@ private:
 // Creates an isolate, compiles, calls once and disposes the isolate. result.init_us says
 // how long creating and compiling took.
 call_result call_in_new_isolate(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
-                                const std::string& params_json, std::int64_t timeout_ms);
+                                const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes = -1);
 
 // Checks that `code` compiles and defines `main_name`, in a throw-away isolate: status ok,
 // or the failure and its message.
@@ -82,7 +84,7 @@ public:
   call_result load(const void* key, const std::string& code, const std::string& main_name, std::int64_t timeout_ms);
   bool loaded(const void* key) const;
   void forget(const void* key);
-  call_result call(const void* key, const std::string& params_json, std::int64_t timeout_ms);
+  call_result call(const void* key, const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes = -1);
   // False after a call exhausted the heap: make a new one.
   bool usable() const;
   std::size_t heap_bytes() const;
