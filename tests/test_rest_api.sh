@@ -139,6 +139,10 @@ put_action chatty '{"exec":{"kind":"nodejs:20","code":"function main() { for (le
 req POST "$API/actions/chatty?blocking=true" '{}'
 [[ $STATUS == 200 && $(jpy "d['logs'][-1].endswith('Logs were truncated because the total bytes size exceeds the limit of 1048576 bytes.') and 900 < len(d['logs']) < 1100 and sum(len(l) for l in d['logs']) < 1100000") == True ]] && ok "logs are cut at the action's log limit, with a line that says so" || bad "log limit" "$STATUS $(jpy "(len(d['logs']), d['logs'][-1][:200])")"
 
+put_action isochatty '{"exec":{"kind":"js:isolate","code":"function main() { for (let i = 0; i < 3000; i++) console.log(String(i).padStart(999, \"x\")); return {}; }"},"limits":{"logs":1}}'
+req POST "$API/actions/isochatty?blocking=true" '{}'
+[[ $STATUS == 200 && $(jpy "d['logs'][-1].endswith('Logs were truncated because the total bytes size exceeds the limit of 1048576 bytes.') and 900 < len(d['logs']) < 1100") == True ]] && ok "js:isolate console output is cut at the log limit too" || bad "js:isolate log limit" "$STATUS $(jpy "(len(d['logs']), d['logs'][-1][:200])")"
+
 # --- errors ---
 put_action apperr '{"exec":{"kind":"nodejs:20","code":"function main() { return {error: \"app says no\"}; }"}}'
 req POST "$API/actions/apperr?blocking=true" '{}'; expect 502 'application error' "502 for an application error"
