@@ -163,13 +163,15 @@ TEST_CASE("the runtime is isolated: own pid namespace, read-only root, private /
 
 TEST_CASE("network none: the runtime sees no interface but loopback") {
   auto cfg = test_config();
-  cfg.network = false;
+  cfg.network = network_mode::none;
   process_backend b{cfg};
   auto id = create(b, "nodejs:20");
   REQUIRE(init(b, id, "function main() { return {ifs: Object.keys(require('os').networkInterfaces()).filter(n => n !== 'lo')}; }").kind == outcome_kind::ok);
   CHECK(run(b, id, json::object{}).output == R"({"ifs":[]})");
   destroy(b, id);
-  process_backend host{test_config()};
+  auto host_cfg = test_config();
+  host_cfg.network = network_mode::host;
+  process_backend host{host_cfg};
   auto h = create(host, "nodejs:20");
   REQUIRE(init(host, h, "function main() { return {n: Object.keys(require('os').networkInterfaces()).filter(n => n !== 'lo').length}; }").kind == outcome_kind::ok);
   // with the host network the runtime sees what this process sees
