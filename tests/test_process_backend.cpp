@@ -203,6 +203,32 @@ TEST_CASE("network isolated: tap0 through slirp4netns, started per container and
   CHECK(children_named("slirp4netns") == 0);
 }
 
+TEST_CASE("network isolated: containers created at once each get their own network stack") {
+  auto cfg = test_config();
+  cfg.network = network_mode::isolated;
+  process_backend b{cfg};
+  constexpr int n = 8;
+  std::vector<std::unique_ptr<waiter<expected<container_id>>>> created;
+  for (int i = 0; i < n; ++i) {
+    created.push_back(std::make_unique<waiter<expected<container_id>>>());
+    b.create(spec{"python:3", 128}, created.back()->callback());
+  }
+  std::vector<container_id> ids;
+  for (auto& w : created) {
+    auto r = w->get();
+    REQUIRE(r);
+    ids.push_back(*r);
+  }
+  CHECK(children_named("slirp4netns") == n);
+  for (auto id : ids) {
+    REQUIRE(init(b, id, "def main(a):\n    return {'route': [l.split()[0] for l in open('/proc/net/route').read().splitlines()[1:] if l.split()[1] == '00000000']}\n").kind == outcome_kind::ok);
+    CHECK(run(b, id, json::object{}).output == R"({"route": ["tap0"]})");
+  }
+  for (auto id : ids)
+    destroy(b, id);
+  CHECK(children_named("slirp4netns") == 0);
+}
+
 TEST_CASE("the runtime's root is minimal, and it runs without capabilities under seccomp") {
   process_backend b{test_config()};
   auto id = create(b, "python:3");

@@ -71,6 +71,7 @@ struct proc {
   asio::steady_timer net_timer;
   int slirp_exit_w = -1;
   char ready_byte = 0;
+  clock::time_point slirp_started;
   bool net_ready = true, slirp_exited = true;
   std::function<void(std::string)> on_network; // the create waiting for it ("" when ready)
 };
@@ -189,6 +190,7 @@ struct process_backend::impl {
       p->slirp_pidfd.assign(net->pidfd);
       p->slirp_ready.assign(net->ready_r);
       p->slirp_exit_w = net->exit_w;
+      p->slirp_started = clock::now();
       p->net_ready = p->slirp_exited = false;
     }
     p->pid = child->pid;
@@ -266,6 +268,8 @@ struct process_backend::impl {
       if (ec)
         return; // it exited first: its exit says so
       p->net_ready = true;
+      log_debug("process backend: container {}: network up {} us after slirp4netns started", p->id,
+                std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - p->slirp_started).count());
       network_settled(p, {});
     });
     p->slirp_pidfd.async_wait(asio::posix::stream_descriptor::wait_read, [this, p](boost::system::error_code ec) {
