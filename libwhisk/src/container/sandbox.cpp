@@ -53,37 +53,44 @@ root_plan make_root_plan(const std::string& resolver) {
   auto add = [&](root_step::kind k, const std::string& target, std::string source = {}) {
     plan.steps.push_back(root_step{k, r + target, std::move(source)});
   };
-  // A host path as it is: a link stays a link (merged /usr), a directory or file is bound.
-  auto mirror = [&](const std::string& path, root_step::kind bind) {
+  // A top-level directory as it is: a link stays a link (merged /usr), a directory is bound.
+  auto mirror = [&](const std::string& path) {
     struct stat st{};
     if (::lstat(path.c_str(), &st) != 0)
       return;
     if (S_ISLNK(st.st_mode))
       add(root_step::kind::symlink, path, link_text(path));
-    else
-      add(bind, path, path);
+    else if (S_ISDIR(st.st_mode))
+      add(root_step::kind::bind_dir, path, path);
+  };
+  // A file or directory of /etc, bound from wherever its links lead (resolv.conf is often a
+  // link into /run, which the runtime does not have); skipped when absent.
+  auto bind = [&](const std::string& path, root_step::kind k) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && (k == root_step::kind::bind_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
+      add(k, path, path);
   };
   add(root_step::kind::bind_dir, "/usr", "/usr");
   for (const char* top : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"})
-    mirror(top, root_step::kind::bind_dir);
+    mirror(top);
 
   add(root_step::kind::dir, "/etc");
   for (const char* f : {"/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf", "/etc/ld.so.cache",
                         "/etc/localtime", "/etc/timezone", "/etc/mime.types"})
-    mirror(f, root_step::kind::bind_file);
+    bind(f, root_step::kind::bind_file);
   if (resolver.empty())
-    mirror("/etc/resolv.conf", root_step::kind::bind_file);
+    bind("/etc/resolv.conf", root_step::kind::bind_file);
   else
     add(root_step::kind::file, "/etc/resolv.conf", "nameserver " + resolver + "\n");
   // Names for the two ids a runtime can meet, not the host's list of users.
   add(root_step::kind::file, "/etc/passwd",
       "root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
   add(root_step::kind::file, "/etc/group", "root:x:0:\nnogroup:x:65534:\n");
-  mirror("/etc/alternatives", root_step::kind::bind_dir);
+  bind("/etc/alternatives", root_step::kind::bind_dir);
   if (exists("/etc/ssl")) { // CA certificates and OpenSSL's configuration, never ssl/private
     add(root_step::kind::dir, "/etc/ssl");
-    mirror("/etc/ssl/certs", root_step::kind::bind_dir);
-    mirror("/etc/ssl/openssl.cnf", root_step::kind::bind_file);
+    bind("/etc/ssl/certs", root_step::kind::bind_dir);
+    bind("/etc/ssl/openssl.cnf", root_step::kind::bind_file);
   }
 
   add(root_step::kind::dir, "/dev");
