@@ -5,7 +5,7 @@
 # through slirp's gateway, raw and packet sockets, mount, ptrace, unshare, module loading
 # and the other refused system calls — and every attempt is asserted to fail, one by one,
 # with its errno. Then what the runtime sees (root, devices, capabilities, seccomp, its
-# network) and that each container's slirp4netns is gone after the node stopped.
+# network) and that each container's slirp4netns is gone after the node stopped or was killed.
 source "$(dirname "$0")/rest_lib.sh"
 CHECKOUT=$(cd "$(dirname "$0")/.." && pwd)
 # The data dir lies outside /tmp: a runtime's own /tmp would hide a data dir under /tmp anyway.
@@ -96,3 +96,13 @@ check "nodejs: its own /tmp is writable" test "$(jpy "d['facts']['own /tmp']")" 
 stop_node
 gone() { for p in $SLIRPS; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
 check "every slirp4netns ended with whisk-node" poll 5 gone
+
+# A node killed outright: its containers' network stacks end by themselves (--exit-fd).
+start_node --stem-cells=python:3:128:2
+check "two stem cells started" poll 15 eval '[[ $(metric stem_cells) == 2 ]]'
+SLIRPS=$(pgrep -P "$PID" -x slirp4netns | tr '\n' ' ')
+[[ $(wc -w <<<"$SLIRPS") == 2 ]] && ok "a slirp4netns per stem cell ($SLIRPS)" || bad "slirp4netns per stem cell" "$SLIRPS"
+kill_node
+check "after SIGKILL of whisk-node every slirp4netns ended" poll 5 gone
+start_node --stem-cells=none # removes the cgroups the killed node left behind
+stop_node
