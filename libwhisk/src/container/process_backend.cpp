@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sandbox.hpp"
+#include "network_stack.hpp"
 #include "slirp.hpp"
 #include "spawn.hpp"
 #include "whisk/container/runtimes.hpp"
@@ -45,8 +46,7 @@ enum class phase { idle, awaiting_answer, draining };
 
 struct proc {
   proc(asio::io_context& io)
-      : stdin_w(io), fd3_r(io), out_r(io), err_r(io), out_w(io), err_w(io), pidfd(io), timer(io), slirp_ready(io),
-        slirp_pidfd(io), net_timer(io) {}
+      : stdin_w(io), fd3_r(io), out_r(io), err_r(io), out_w(io), err_w(io), pidfd(io), timer(io), network(io) {}
   container_id id = 0;
   pid_t pid = -1;
   asio::posix::stream_descriptor stdin_w, fd3_r, out_r, err_r, out_w, err_w, pidfd;
@@ -65,15 +65,7 @@ struct proc {
   bool exited = false, dead = false, destroying = false, stopped_by_signal = false;
   int wait_status = 0;
   std::vector<std::function<void()>> on_destroyed;
-  // network isolated: the container's slirp4netns, its readiness and its exit
-  pid_t slirp_pid = -1;
-  asio::posix::stream_descriptor slirp_ready, slirp_pidfd;
-  asio::steady_timer net_timer;
-  int slirp_exit_w = -1;
-  char ready_byte = 0;
-  clock::time_point slirp_started;
-  bool net_ready = true, slirp_exited = true;
-  std::function<void(std::string)> on_network; // the create waiting for it ("" when ready)
+  network_stack network; // network isolated: the container's slirp4netns
 };
 
 using proc_ptr = std::shared_ptr<proc>;
@@ -144,10 +136,8 @@ struct process_backend::impl {
     for (auto& [id, p] : procs) {
       if (p->pid > 0 && !p->exited)
         ::waitpid(p->pid, nullptr, 0);
-      if (p->slirp_pid > 0 && !p->slirp_exited)
-        ::waitpid(p->slirp_pid, nullptr, 0);
-      if (p->slirp_exit_w >= 0)
-        ::close(p->slirp_exit_w);
+      p->network.kill_and_wait();
+      p->network.close("whisk-node is stopping");
       p->leaf.remove();
     }
     procs.clear();
@@ -186,12 +176,10 @@ struct process_backend::impl {
         p->leaf.remove();
         return net.err();
       }
-      p->slirp_pid = net->pid;
-      p->slirp_pidfd.assign(net->pidfd);
-      p->slirp_ready.assign(net->ready_r);
-      p->slirp_exit_w = net->exit_w;
-      p->slirp_started = clock::now();
-      p->net_ready = p->slirp_exited = false;
+      p->network.adopt(*net, [this, p = std::weak_ptr<proc>(p)](int status) {
+        if (auto live = p.lock())
+          on_network_exit(live, status);
+      });
     }
     p->pid = child->pid;
     p->stdin_w.assign(child->stdin_w);
@@ -261,56 +249,12 @@ struct process_backend::impl {
   }
 
   // ---- the container's network stack ----
-  void watch_network(proc_ptr p) {
-    if (p->slirp_pid < 0)
-      return;
-    asio::async_read(p->slirp_ready, asio::buffer(&p->ready_byte, 1), [this, p](boost::system::error_code ec, std::size_t) {
-      if (ec)
-        return; // it exited first: its exit says so
-      p->net_ready = true;
-      log_debug("process backend: container {}: network up {} us after slirp4netns started", p->id,
-                std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - p->slirp_started).count());
-      network_settled(p, {});
-    });
-    p->slirp_pidfd.async_wait(asio::posix::stream_descriptor::wait_read, [this, p](boost::system::error_code ec) {
-      if (ec)
-        return;
-      int status = 0;
-      if (::waitpid(p->slirp_pid, &status, WNOHANG) != p->slirp_pid) {
-        log_warn("process backend: container {}: slirp4netns (pid {}) could not be reaped", p->id, p->slirp_pid);
-        return;
-      }
-      p->slirp_exited = true;
-      if (!p->destroying)
-        log_warn("process backend: container {}: its network stack slirp4netns (pid {}) ended (status {:#x})", p->id,
-                 p->slirp_pid, status);
-      if (!p->net_ready)
-        network_settled(p, fmt::format("slirp4netns ended before the network was up (status {:#x})", status));
-      if (p->destroying && p->exited)
-        finalize(p);
-    });
-  }
-
-  // Calls `f` once the container's network is up ("") or cannot be (why).
-  void when_network_ready(proc_ptr p, std::function<void(std::string)> f) {
-    if (p->net_ready || p->slirp_exited) {
-      f(p->net_ready ? std::string{} : "slirp4netns ended before the network was up");
-      return;
-    }
-    p->on_network = std::move(f);
-    p->net_timer.expires_after(std::chrono::milliseconds(cfg.start_timeout_ms));
-    p->net_timer.async_wait([this, p](boost::system::error_code ec) {
-      if (!ec)
-        network_settled(p, "slirp4netns was not ready in time");
-    });
-  }
-
-  void network_settled(const proc_ptr& p, std::string why) {
-    p->net_timer.cancel();
-    if (auto f = std::move(p->on_network)) {
-      p->on_network = nullptr;
-      f(std::move(why));
-    }
+  void on_network_exit(const proc_ptr& p, int status) {
+    if (!p->destroying)
+      log_warn("process backend: container {}: its network stack slirp4netns (pid {}) ended (status {:#x})", p->id,
+               p->network.pid(), status);
+    if (p->destroying && p->exited)
+      finalize(p);
   }
 
   // ---- the operation in progress ----
@@ -440,7 +384,7 @@ struct process_backend::impl {
   void on_exit(proc_ptr p) {
     p->dead = true;
     if (p->destroying) {
-      if (p->slirp_exited)
+      if (p->network.reaped())
         finalize(p);
       return;
     }
@@ -457,23 +401,17 @@ struct process_backend::impl {
     p->leaf.kill_all();
     if (p->pid > 0 && !p->exited)
       ::kill(p->pid, SIGKILL);
-    if (p->slirp_pid > 0 && !p->slirp_exited) // not reaped yet, so the pid is still its own
-      ::kill(p->slirp_pid, SIGKILL);
+    p->network.kill();
   }
 
   // Removable once the runtime and its network stack have both been reaped.
-  static bool gone(const proc_ptr& p) { return p->exited && p->slirp_exited; }
+  static bool gone(const proc_ptr& p) { return p->exited && p->network.reaped(); }
 
   void finalize(proc_ptr p) {
     boost::system::error_code ec;
     p->timer.cancel();
-    p->net_timer.cancel();
-    for (auto* sd : {&p->stdin_w, &p->fd3_r, &p->out_r, &p->err_r, &p->out_w, &p->err_w, &p->pidfd, &p->slirp_ready,
-                     &p->slirp_pidfd})
+    for (auto* sd : {&p->stdin_w, &p->fd3_r, &p->out_r, &p->err_r, &p->out_w, &p->err_w, &p->pidfd})
       sd->close(ec);
-    if (p->slirp_exit_w >= 0)
-      ::close(p->slirp_exit_w);
-    p->slirp_exit_w = -1;
     if (p->current)
       p->queue.push_front(std::move(*p->current));
     p->current.reset();
@@ -486,7 +424,7 @@ struct process_backend::impl {
       std::lock_guard guard{leaf_mx};
       leaf_dirs.erase(p->id);
     }
-    network_settled(p, "the container was destroyed"); // after the erase: nothing finds it again
+    p->network.close("the container was destroyed"); // after the erase: nothing finds it again
     for (auto& f : p->on_destroyed)
       f();
     p->on_destroyed.clear();
@@ -572,13 +510,13 @@ void process_backend::create(const spec& s, create_done done) {
     m->read_logs(p, true);
     m->read_logs(p, false);
     m->watch_exit(p);
-    m->watch_network(p);
     auto id = p->id;
     pending_op start{op_type::start, {}, m->cfg.start_timeout_ms, 1 << 20,
                      [m, id, done = std::move(done)](outcome out) mutable {
                        auto i = m->procs.find(id);
                        if (i != m->procs.end() && out.kind == outcome_kind::ok && out.output.find("\"ok\"") != std::string::npos) {
-                         m->when_network_ready(i->second, [m, id, done = std::move(done)](std::string why) {
+                         auto limit = std::chrono::milliseconds(m->cfg.start_timeout_ms);
+                         i->second->network.when_ready(limit, [m, id, done = std::move(done)](std::string why) {
                            if (why.empty())
                              done(id);
                            else
