@@ -31,7 +31,7 @@ struct node_config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   std::string data_dir = "whisk-data";
   std::string backend = "process";
-  std::string network = "host";
+  std::string network = "isolated";
   std::int64_t user_memory = 2048;
   std::int64_t max_queue = 1000;
   std::int64_t queue_budget = 100;
@@ -65,7 +65,10 @@ struct node_config : caf::actor_system_config {
         .add(host, "host", with_default("address the REST API listens on", host))
         .add(data_dir, "data-dir", with_default("directory of the store (whisk.db) and of wskprops", data_dir))
         .add(backend, "backend", with_default("container backend: process (runtime processes) or sim (simulated)", backend))
-        .add(network, "network", with_default("network of action containers: host (actions can call out) or none", network))
+        .add(network, "network",
+             with_default("network of action containers: isolated (own namespace, outbound through slirp4netns, no host "
+                          "loopback), none (loopback only) or host (the host's network, loopback services included)",
+                          network))
         .add(user_memory, "user-memory", with_default("memory (MB) for all containers of the node", user_memory))
         .add(max_queue, "max-queue", with_default("runs that may wait for a container before 429s", max_queue))
         .add(queue_budget, "queue-budget", with_default("ms an invoke may wait (for the controller, then for a container) before it is refused with 429", queue_budget))
@@ -127,7 +130,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     return 2;
   }
   if (cfg.port < 0 || cfg.port > 65535 || (cfg.backend != "process" && cfg.backend != "sim") ||
-      (cfg.network != "host" && cfg.network != "none") || cfg.user_memory <= 0 || cfg.max_queue < 0) {
+      !container::parse_network_mode(cfg.network) || cfg.user_memory <= 0 || cfg.max_queue < 0) {
     log_error("invalid option: check --port, --backend, --network, --user-memory and --max-queue (see --help)");
     return 2;
   }
@@ -175,7 +178,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     container::process_config pc;
     // One cgroup tree per data directory: a restart finds what a crashed run left behind.
     pc.tree_name = "whisk-" + std::to_string(std::hash<std::string>{}(data_dir.string()) % 1000000007);
-    pc.network = cfg.network == "host";
+    pc.network = *container::parse_network_mode(cfg.network);
     backend = std::make_shared<container::process_backend>(pc);
 #ifdef WHISK_HAS_V8
     // js:isolate actions run in V8 isolates inside this process; the rest in runtime processes

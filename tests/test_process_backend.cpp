@@ -4,6 +4,7 @@
 #include <fstream>
 #include <ifaddrs.h>
 #include <set>
+#include <sstream>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,6 +55,26 @@ void destroy(process_backend& b, container_id id) {
   waiter<bool> w;
   b.destroy(id, [&] { w.p.set_value(true); });
   w.get();
+}
+
+// This process's children named `comm` (zombies included: a child not reaped counts).
+int children_named(const std::string& comm) {
+  int n = 0;
+  for (auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat))
+      continue;
+    auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || stat.substr(open + 1, close - open - 1) != comm)
+      continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    int ppid = 0;
+    if (rest >> state >> ppid && ppid == ::getpid())
+      ++n;
+  }
+  return n;
 }
 
 bool has_log(const outcome& o, const std::string& needle) {
@@ -161,15 +182,96 @@ TEST_CASE("the runtime is isolated: own pid namespace, read-only root, private /
   destroy(b, id);
 }
 
+TEST_CASE("network isolated: tap0 through slirp4netns, started per container and reaped on destroy") {
+  auto cfg = test_config();
+  cfg.network = network_mode::isolated;
+  process_backend b{cfg};
+  REQUIRE(children_named("slirp4netns") == 0);
+  auto id = create(b, "nodejs:20");
+  auto id2 = create(b, "python:3");
+  CHECK(children_named("slirp4netns") == 2);
+  REQUIRE(init(b, id, R"(
+    const os = require('os');
+    function main() {
+      return {ifs: Object.entries(os.networkInterfaces()).map(([n, as]) => n + ' ' + as.filter(a => a.family === 'IPv4').map(a => a.address).join(',')).sort(),
+              dns: require('fs').readFileSync('/etc/resolv.conf', 'utf8').trim()};
+    })").kind == outcome_kind::ok);
+  CHECK(run(b, id, json::object{}).output == R"({"ifs":["lo 127.0.0.1","tap0 10.0.2.100"],"dns":"nameserver 10.0.2.3"})");
+  destroy(b, id);
+  CHECK(children_named("slirp4netns") == 1); // the destroyed container's stack is killed and reaped
+  destroy(b, id2);
+  CHECK(children_named("slirp4netns") == 0);
+}
+
+TEST_CASE("network isolated: containers created at once each get their own network stack") {
+  auto cfg = test_config();
+  cfg.network = network_mode::isolated;
+  process_backend b{cfg};
+  constexpr int n = 8;
+  std::vector<std::unique_ptr<waiter<expected<container_id>>>> created;
+  for (int i = 0; i < n; ++i) {
+    created.push_back(std::make_unique<waiter<expected<container_id>>>());
+    b.create(spec{"python:3", 128}, created.back()->callback());
+  }
+  std::vector<container_id> ids;
+  for (auto& w : created) {
+    auto r = w->get();
+    REQUIRE(r);
+    ids.push_back(*r);
+  }
+  CHECK(children_named("slirp4netns") == n);
+  for (auto id : ids) {
+    REQUIRE(init(b, id, "def main(a):\n    return {'route': [l.split()[0] for l in open('/proc/net/route').read().splitlines()[1:] if l.split()[1] == '00000000']}\n").kind == outcome_kind::ok);
+    CHECK(run(b, id, json::object{}).output == R"({"route": ["tap0"]})");
+  }
+  for (auto id : ids)
+    destroy(b, id);
+  CHECK(children_named("slirp4netns") == 0);
+}
+
+TEST_CASE("the runtime's root is minimal, and it runs without capabilities under seccomp") {
+  process_backend b{test_config()};
+  auto id = create(b, "python:3");
+  REQUIRE(init(b, id, R"(
+import ctypes, os
+def main(args):
+    status = dict(l.split(":", 1) for l in open("/proc/self/status").read().splitlines())
+    libc = ctypes.CDLL(None, use_errno=True)
+    mount = libc.syscall(165, b"none", b"/tmp", b"tmpfs", 0, None)  # x86_64 mount
+    return {"root": sorted(os.listdir("/")), "dev": sorted(os.listdir("/dev")),
+            "caps": sorted({status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}),
+            "seccomp": status["Seccomp"].strip(), "nnp": status["NoNewPrivs"].strip(),
+            "mount": [mount, os.strerror(ctypes.get_errno())]}
+)").kind == outcome_kind::ok);
+  auto r = run(b, id, json::object{});
+  REQUIRE(r.kind == outcome_kind::ok);
+  auto v = json::parse(r.output);
+  REQUIRE(v);
+  std::set<std::string> allowed{"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr"};
+  auto root = v->find("root");
+  REQUIRE(root);
+  for (auto& entry : root->as_array())
+    CHECK(allowed.count(entry.as_string()) == 1);
+  REQUIRE((v->find("dev") && v->find("caps") && v->find("mount")));
+  CHECK(json::dump(*v->find("dev")) == R"(["fd","full","null","random","stderr","stdin","stdout","urandom","zero"])");
+  CHECK(json::dump(*v->find("caps")) == R"(["0000000000000000"])");
+  CHECK(json::get_string(*v, "seccomp") == "2");
+  CHECK(json::get_string(*v, "nnp") == "1");
+  CHECK(json::dump(*v->find("mount")) == R"([-1,"Operation not permitted"])");
+  destroy(b, id);
+}
+
 TEST_CASE("network none: the runtime sees no interface but loopback") {
   auto cfg = test_config();
-  cfg.network = false;
+  cfg.network = network_mode::none;
   process_backend b{cfg};
   auto id = create(b, "nodejs:20");
   REQUIRE(init(b, id, "function main() { return {ifs: Object.keys(require('os').networkInterfaces()).filter(n => n !== 'lo')}; }").kind == outcome_kind::ok);
   CHECK(run(b, id, json::object{}).output == R"({"ifs":[]})");
   destroy(b, id);
-  process_backend host{test_config()};
+  auto host_cfg = test_config();
+  host_cfg.network = network_mode::host;
+  process_backend host{host_cfg};
   auto h = create(host, "nodejs:20");
   REQUIRE(init(host, h, "function main() { return {n: Object.keys(require('os').networkInterfaces()).filter(n => n !== 'lo').length}; }").kind == outcome_kind::ok);
   // with the host network the runtime sees what this process sees

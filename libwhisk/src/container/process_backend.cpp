@@ -14,6 +14,9 @@
 #include <thread>
 #include <unistd.h>
 
+#include "sandbox.hpp"
+#include "network_stack.hpp"
+#include "slirp.hpp"
 #include "spawn.hpp"
 #include "whisk/container/runtimes.hpp"
 #include "whisk/json.hpp"
@@ -42,7 +45,8 @@ struct pending_op {
 enum class phase { idle, awaiting_answer, draining };
 
 struct proc {
-  proc(asio::io_context& io) : stdin_w(io), fd3_r(io), out_r(io), err_r(io), out_w(io), err_w(io), pidfd(io), timer(io) {}
+  proc(asio::io_context& io)
+      : stdin_w(io), fd3_r(io), out_r(io), err_r(io), out_w(io), err_w(io), pidfd(io), timer(io), network(io) {}
   container_id id = 0;
   pid_t pid = -1;
   asio::posix::stream_descriptor stdin_w, fd3_r, out_r, err_r, out_w, err_w, pidfd;
@@ -61,6 +65,7 @@ struct proc {
   bool exited = false, dead = false, destroying = false, stopped_by_signal = false;
   int wait_status = 0;
   std::vector<std::function<void()>> on_destroyed;
+  network_stack network; // network isolated: the container's slirp4netns
 };
 
 using proc_ptr = std::shared_ptr<proc>;
@@ -80,8 +85,30 @@ struct process_backend::impl {
   mutable std::mutex leaf_mx;              // guards leaf_dirs for readers on other threads
   std::map<container_id, std::string> leaf_dirs;
   std::thread thread;  // spawns happen here: PDEATHSIG follows this thread's life
+  // the sandbox, prepared once: a cloned child may only make system calls
+  root_plan root;
+  seccomp_program filter;
+  int last_cap = 40;
+  std::string slirp_path;
+  std::string sandbox_error; // not empty: every create fails with it
 
   explicit impl(process_config c) : cfg(std::move(c)) {
+    root = make_root_plan(cfg.network == network_mode::isolated ? slirp_dns : "");
+    last_cap = last_capability();
+    if (auto f = make_seccomp_program())
+      filter = std::move(*f);
+    else
+      sandbox_error = f.err().message;
+    if (cfg.network == network_mode::isolated) {
+      slirp_path = find_slirp4netns();
+      if (slirp_path.empty())
+        sandbox_error = "slirp4netns is not installed (Debian package slirp4netns): install it, or run with "
+                        "--network=none (no network for actions) or --network=host";
+    }
+    if (!sandbox_error.empty())
+      log_error("process backend: {}", sandbox_error);
+    log_info("process backend: network {}{}", to_string(cfg.network),
+             slirp_path.empty() ? "" : fmt::format(" (through {})", slirp_path));
     tree = cgroup_tree::open(cfg.tree_name);
     leftovers = tree.remove_leftovers();
     if (leftovers > 0)
@@ -100,11 +127,8 @@ struct process_backend::impl {
 
   ~impl() {
     asio::post(io, [this] {
-      for (auto& [id, p] : procs) {
-        p->leaf.kill_all();
-        if (p->pid > 0 && !p->exited)
-          ::kill(p->pid, SIGKILL);
-      }
+      for (auto& [id, p] : procs)
+        kill(p);
     });
     work.reset();
     asio::post(io, [this] { io.stop(); });
@@ -112,6 +136,8 @@ struct process_backend::impl {
     for (auto& [id, p] : procs) {
       if (p->pid > 0 && !p->exited)
         ::waitpid(p->pid, nullptr, 0);
+      p->network.kill_and_wait();
+      p->network.close("whisk-node is stopping");
       p->leaf.remove();
     }
     procs.clear();
@@ -120,6 +146,8 @@ struct process_backend::impl {
 
   // ---- spawn ----
   expected<proc_ptr> spawn(const spec& s) {
+    if (!sandbox_error.empty())
+      return make_error(errc::internal, sandbox_error);
     auto cmd = runtime_for(s.kind);
     if (!cmd)
       return make_error(errc::internal, fmt::format("no runtime for kind '{}' on this host", s.kind));
@@ -129,10 +157,29 @@ struct process_backend::impl {
     if (!leaf)
       return make_error(errc::internal, "cannot create the container's cgroup");
     p->leaf = *leaf;
-    auto child = spawn_runtime(spawn_request{*cmd, p->leaf, cfg.network, cfg.uid, cfg.gid, cfg.tmp_size_mb});
+    auto child = spawn_runtime(spawn_request{*cmd, p->leaf, root, filter, last_cap, cfg.network != network_mode::host,
+                                             cfg.uid, cfg.gid, cfg.tmp_size_mb});
     if (!child) {
       p->leaf.remove();
       return child.err();
+    }
+    if (cfg.network == network_mode::isolated) {
+      // Started while the runtime starts: both take tens of ms, side by side.
+      auto net = start_slirp(slirp_path, child->pid);
+      if (!net) {
+        p->leaf.kill_all();
+        ::kill(child->pid, SIGKILL);
+        ::waitpid(child->pid, nullptr, 0);
+        for (int fd : {child->pidfd, child->stdin_w, child->fd3_r, child->out_r, child->err_r, child->out_w, child->err_w})
+          if (fd >= 0)
+            ::close(fd);
+        p->leaf.remove();
+        return net.err();
+      }
+      p->network.adopt(*net, [this, p = std::weak_ptr<proc>(p)](int status) {
+        if (auto live = p.lock())
+          on_network_exit(live, status);
+      });
     }
     p->pid = child->pid;
     p->stdin_w.assign(child->stdin_w);
@@ -199,6 +246,15 @@ struct process_backend::impl {
         watch_exit(p);
       }
     });
+  }
+
+  // ---- the container's network stack ----
+  void on_network_exit(const proc_ptr& p, int status) {
+    if (!p->destroying)
+      log_warn("process backend: container {}: its network stack slirp4netns (pid {}) ended (status {:#x})", p->id,
+               p->network.pid(), status);
+    if (p->destroying && p->exited)
+      finalize(p);
   }
 
   // ---- the operation in progress ----
@@ -328,7 +384,8 @@ struct process_backend::impl {
   void on_exit(proc_ptr p) {
     p->dead = true;
     if (p->destroying) {
-      finalize(p);
+      if (p->network.reaped())
+        finalize(p);
       return;
     }
     if (p->ph == phase::awaiting_answer) {
@@ -342,9 +399,13 @@ struct process_backend::impl {
 
   void kill(const proc_ptr& p) {
     p->leaf.kill_all();
-    if (!p->exited)
+    if (p->pid > 0 && !p->exited)
       ::kill(p->pid, SIGKILL);
+    p->network.kill();
   }
+
+  // Removable once the runtime and its network stack have both been reaped.
+  static bool gone(const proc_ptr& p) { return p->exited && p->network.reaped(); }
 
   void finalize(proc_ptr p) {
     boost::system::error_code ec;
@@ -363,9 +424,21 @@ struct process_backend::impl {
       std::lock_guard guard{leaf_mx};
       leaf_dirs.erase(p->id);
     }
+    p->network.close("the container was destroyed"); // after the erase: nothing finds it again
     for (auto& f : p->on_destroyed)
       f();
     p->on_destroyed.clear();
+  }
+
+  void fail_create(container_id id, const std::string& why, const backend::create_done& done) {
+    if (auto i = procs.find(id); i != procs.end()) {
+      auto p = i->second;
+      p->destroying = true;
+      kill(p);
+      if (gone(p))
+        finalize(p);
+    }
+    done(make_error(errc::internal, "the runtime failed to start: " + why));
   }
 
   // Runs `f` on a live container on the I/O thread and reports its result; false if gone.
@@ -389,6 +462,25 @@ struct process_backend::impl {
     });
   }
 };
+
+std::optional<network_mode> parse_network_mode(const std::string& name) {
+  if (name == "isolated")
+    return network_mode::isolated;
+  if (name == "none")
+    return network_mode::none;
+  if (name == "host")
+    return network_mode::host;
+  return std::nullopt;
+}
+
+const char* to_string(network_mode mode) {
+  switch (mode) {
+  case network_mode::isolated: return "isolated";
+  case network_mode::none: return "none";
+  case network_mode::host: return "host";
+  }
+  return "?";
+}
 
 process_backend::process_backend(process_config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
 
@@ -420,21 +512,22 @@ void process_backend::create(const spec& s, create_done done) {
     m->watch_exit(p);
     auto id = p->id;
     pending_op start{op_type::start, {}, m->cfg.start_timeout_ms, 1 << 20,
-                     [m, id, done = std::move(done)](outcome out) {
-                       if (out.kind == outcome_kind::ok && out.output.find("\"ok\"") != std::string::npos) {
-                         done(id);
+                     [m, id, done = std::move(done)](outcome out) mutable {
+                       auto i = m->procs.find(id);
+                       if (i != m->procs.end() && out.kind == outcome_kind::ok && out.output.find("\"ok\"") != std::string::npos) {
+                         auto limit = std::chrono::milliseconds(m->cfg.start_timeout_ms);
+                         i->second->network.when_ready(limit, [m, id, done = std::move(done)](std::string why) {
+                           if (why.empty())
+                             done(id);
+                           else
+                             m->fail_create(id, "its network: " + why, done);
+                         });
                          return;
                        }
                        std::string why = out.kind == outcome_kind::timeout ? "the runtime did not start in time" : out.output;
                        for (auto& l : out.logs)
                          why += "\n" + l;
-                       if (auto i = m->procs.find(id); i != m->procs.end()) {
-                         i->second->destroying = true;
-                         m->kill(i->second);
-                         if (i->second->exited)
-                           m->finalize(i->second);
-                       }
-                       done(make_error(errc::internal, "the runtime failed to start: " + why));
+                       m->fail_create(id, why, done);
                      }};
     p->queue.push_back(std::move(start));
     m->start_next(p);
@@ -481,11 +574,9 @@ void process_backend::destroy(container_id id, std::function<void()> done) {
     if (p->destroying)
       return;
     p->destroying = true;
-    if (p->exited) {
-      impl_->finalize(p);
-      return;
-    }
     impl_->kill(p);
+    if (impl::gone(p))
+      impl_->finalize(p);
   });
 }
 

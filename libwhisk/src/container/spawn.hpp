@@ -2,6 +2,7 @@
 // Internal to the process backend: start one runtime process, isolated and in its cgroup.
 #include <sys/types.h>
 
+#include "sandbox.hpp"
 #include "whisk/container/cgroup.hpp"
 #include "whisk/container/runtimes.hpp"
 #include "whisk/expected.hpp"
@@ -11,7 +12,10 @@ namespace whisk::container {
 struct spawn_request {
   const runtime_command& cmd;
   const cgroup_leaf& leaf;
-  bool network = true;  // false: a fresh network namespace
+  const root_plan& root;
+  seccomp_program& filter;
+  int last_cap = 40;
+  bool new_network = true; // false: the host's network namespace
   int uid = 65534;
   int gid = 65534;
   std::int64_t tmp_size_mb = 64;

@@ -1,6 +1,7 @@
 #pragma once
 // Runtime processes on this host, isolated with namespaces and a cgroup leaf each.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "whisk/container/cgroup.hpp"
@@ -8,9 +9,17 @@
 
 namespace whisk::container {
 
+// The network a runtime gets. isolated: its own namespace with outbound access through
+// slirp4netns (no route to the host's loopback); none: its own namespace, loopback only;
+// host: the host's network, loopback services included (an explicit opt-in).
+enum class network_mode { isolated, none, host };
+
+std::optional<network_mode> parse_network_mode(const std::string& name);
+const char* to_string(network_mode mode);
+
 struct process_config {
   std::string tree_name = "whisk";  // cgroup directory under this process's cgroup
-  bool network = true;              // false: a fresh network namespace (loopback only)
+  network_mode network = network_mode::isolated;
   std::int64_t pids_max = 256;
   std::int64_t tmp_size_mb = 64;
   int uid = 65534;                  // nobody
