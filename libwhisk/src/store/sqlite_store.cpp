@@ -154,6 +154,7 @@ public:
     }
     queue_cv_.notify_all();
     writer_.join();
+    sqlite3_finalize(version_stmt_);
     sqlite3_close(db_);
     sqlite3_close(writer_db_);
   }
@@ -183,6 +184,58 @@ public:
     while (st.step() == SQLITE_ROW)
       out.push_back({st.text(0), st.text(1), st.text(2)});
     return out;
+  }
+
+  expected<bool> add_namespace(const namespace_record& ns) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "INSERT INTO namespaces(name, uuid, key_hash) VALUES(?1, ?2, ?3)"};
+    st.bind(1, ns.name).bind(2, ns.uuid).bind(3, ns.key_hash);
+    int rc = st.step();
+    if (rc == SQLITE_CONSTRAINT)
+      return make_error(errc::conflict, fmt::format("the namespace '{}' (or its uuid) already exists", ns.name));
+    if (rc != SQLITE_DONE)
+      return make_error(errc::internal, fmt::format("store: cannot write namespace: {}", st.error()));
+    return true;
+  }
+
+  std::optional<namespace_record> namespace_by_name(const std::string& name) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "SELECT name, uuid, key_hash FROM namespaces WHERE name = ?1"};
+    st.bind(1, name);
+    if (st.step() != SQLITE_ROW)
+      return std::nullopt;
+    return namespace_record{st.text(0), st.text(1), st.text(2)};
+  }
+
+  expected<bool> replace_key_hash(const std::string& name, const std::string& key_hash) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "UPDATE namespaces SET key_hash = ?2 WHERE name = ?1"};
+    st.bind(1, name).bind(2, key_hash);
+    if (st.step() != SQLITE_DONE)
+      return make_error(errc::internal, fmt::format("store: cannot write namespace: {}", st.error()));
+    if (sqlite3_changes(db_) == 0)
+      return make_error(errc::not_found, fmt::format("the namespace '{}' does not exist", name));
+    return true;
+  }
+
+  bool delete_namespace(const std::string& name) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "DELETE FROM namespaces WHERE name = ?1"};
+    st.bind(1, name);
+    return st.step() == SQLITE_DONE && sqlite3_changes(db_) > 0;
+  }
+
+  // A prepared statement kept for the life of the store: this runs on every request.
+  std::int64_t credentials_version() override {
+    std::lock_guard guard{db_mx_};
+    if (!version_stmt_ && sqlite3_prepare_v3(db_, "SELECT n FROM credentials_version", -1, SQLITE_PREPARE_PERSISTENT,
+                                             &version_stmt_, nullptr) != SQLITE_OK)
+      return -1;
+    std::int64_t n = -1;
+    if (sqlite3_step(version_stmt_) == SQLITE_ROW)
+      n = sqlite3_column_int64(version_stmt_, 0);
+    sqlite3_reset(version_stmt_);
+    return n;
   }
 
   expected<bool> put_action(const action& a) override {
@@ -364,6 +417,7 @@ private:
   std::uint64_t written_ = 0;
   bool stopping_ = false;
   std::thread writer_;
+  sqlite3_stmt* version_stmt_ = nullptr; // credentials_version(), under db_mx_
 };
 
 } // namespace
@@ -396,6 +450,20 @@ expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path, cons
       sqlite3_close(reader);
       return migrated.err();
     }
+  }
+  // After the key migration, which replaces the namespaces table (and so drops its triggers).
+  static constexpr const char* credentials_counter =
+      "CREATE TABLE IF NOT EXISTS credentials_version(id INTEGER PRIMARY KEY CHECK(id = 0), n INTEGER NOT NULL);"
+      "INSERT OR IGNORE INTO credentials_version(id, n) VALUES(0, 0);"
+      "CREATE TRIGGER IF NOT EXISTS namespaces_added AFTER INSERT ON namespaces"
+      "  BEGIN UPDATE credentials_version SET n = n + 1; END;"
+      "CREATE TRIGGER IF NOT EXISTS namespaces_changed AFTER UPDATE ON namespaces"
+      "  BEGIN UPDATE credentials_version SET n = n + 1; END;"
+      "CREATE TRIGGER IF NOT EXISTS namespaces_deleted AFTER DELETE ON namespaces"
+      "  BEGIN UPDATE credentials_version SET n = n + 1; END;";
+  if (!exec(reader, credentials_counter)) {
+    sqlite3_close(reader);
+    return make_error(errc::internal, fmt::format("store: cannot create the credentials counter in {}", path));
   }
   sqlite3* writer = open_db(path);
   if (!writer) {
