@@ -10,6 +10,7 @@
 #include "whisk/actors/actor_timer.hpp"
 #include "whisk/actors/container_pool.hpp"
 #include "whisk/actors/controller.hpp"
+#include "whisk/api/authenticator.hpp"
 #include "whisk/container/process_backend.hpp"
 #include "whisk/container/routing_backend.hpp"
 #ifdef WHISK_HAS_V8
@@ -201,7 +202,14 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   http_cfg.threads = static_cast<int>(std::max<std::int64_t>(1, cfg.http_threads));
   http_cfg.body_limit = static_cast<std::size_t>(cfg.max_body) << 20;
   controller_actor controller;
-  http::server server{http_cfg, [&controller](http::request req, http::responder respond) {
+  // GET /metrics needs a valid key of any namespace (it has no per-namespace figures); the
+  // controller answers it before the REST layer's auth, so it is checked here.
+  api::authenticator metrics_auth{**db, *keys, ctl_cfg.rest.auth_recheck_ms};
+  http::server server{http_cfg, [&controller, &metrics_auth](http::request req, http::responder respond) {
+                        if (api::is_metrics_request(req.method, req.target) && !metrics_auth.authenticate(req.authorization)) {
+                          respond(api::rest_api::error(401, "The supplied authentication is invalid."));
+                          return;
+                        }
                         caf::anon_send(controller, http_atom::value, http_exchange{std::move(req), std::move(respond)});
                       }};
   auto port = server.start();
