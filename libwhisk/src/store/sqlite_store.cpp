@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <thread>
 
+#include "shared_counter.hpp"
 #include "whisk/log.hpp"
 #include "whisk/store/store.hpp"
 
@@ -143,7 +144,8 @@ std::optional<action> action_from_doc(const std::string& doc) {
 
 class sqlite_store final : public store {
 public:
-  sqlite_store(sqlite3* reader, sqlite3* writer) : db_(reader), writer_db_(writer) {
+  sqlite_store(sqlite3* reader, sqlite3* writer, shared_counter credentials)
+      : db_(reader), writer_db_(writer), credentials_(std::move(credentials)) {
     writer_ = std::thread([this] { write_loop(); });
   }
 
@@ -154,7 +156,6 @@ public:
     }
     queue_cv_.notify_all();
     writer_.join();
-    sqlite3_finalize(version_stmt_);
     sqlite3_close(db_);
     sqlite3_close(writer_db_);
   }
@@ -165,6 +166,7 @@ public:
     st.bind(1, ns.name).bind(2, ns.uuid).bind(3, ns.key_hash);
     if (st.step() != SQLITE_DONE)
       return make_error(errc::internal, fmt::format("store: cannot write namespace: {}", st.error()));
+    credentials_.bump();
     return true;
   }
 
@@ -195,6 +197,7 @@ public:
       return make_error(errc::conflict, fmt::format("the namespace '{}' (or its uuid) already exists", ns.name));
     if (rc != SQLITE_DONE)
       return make_error(errc::internal, fmt::format("store: cannot write namespace: {}", st.error()));
+    credentials_.bump();
     return true;
   }
 
@@ -215,6 +218,7 @@ public:
       return make_error(errc::internal, fmt::format("store: cannot write namespace: {}", st.error()));
     if (sqlite3_changes(db_) == 0)
       return make_error(errc::not_found, fmt::format("the namespace '{}' does not exist", name));
+    credentials_.bump();
     return true;
   }
 
@@ -222,21 +226,14 @@ public:
     std::lock_guard guard{db_mx_};
     statement st{db_, "DELETE FROM namespaces WHERE name = ?1"};
     st.bind(1, name);
-    return st.step() == SQLITE_DONE && sqlite3_changes(db_) > 0;
+    bool deleted = st.step() == SQLITE_DONE && sqlite3_changes(db_) > 0;
+    if (deleted)
+      credentials_.bump();
+    return deleted;
   }
 
-  // A prepared statement kept for the life of the store: this runs on every request.
-  std::int64_t credentials_version() override {
-    std::lock_guard guard{db_mx_};
-    if (!version_stmt_ && sqlite3_prepare_v3(db_, "SELECT n FROM credentials_version", -1, SQLITE_PREPARE_PERSISTENT,
-                                             &version_stmt_, nullptr) != SQLITE_OK)
-      return -1;
-    std::int64_t n = -1;
-    if (sqlite3_step(version_stmt_) == SQLITE_ROW)
-      n = sqlite3_column_int64(version_stmt_, 0);
-    sqlite3_reset(version_stmt_);
-    return n;
-  }
+  // Bumped after each committed namespace write, by this process or another one.
+  std::int64_t credentials_version() override { return credentials_.load(); }
 
   expected<bool> put_action(const action& a) override {
     std::lock_guard guard{db_mx_};
@@ -417,7 +414,7 @@ private:
   std::uint64_t written_ = 0;
   bool stopping_ = false;
   std::thread writer_;
-  sqlite3_stmt* version_stmt_ = nullptr; // credentials_version(), under db_mx_
+  shared_counter credentials_; // credentials_version()
 };
 
 } // namespace
@@ -451,26 +448,18 @@ expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path, cons
       return migrated.err();
     }
   }
-  // After the key migration, which replaces the namespaces table (and so drops its triggers).
-  static constexpr const char* credentials_counter =
-      "CREATE TABLE IF NOT EXISTS credentials_version(id INTEGER PRIMARY KEY CHECK(id = 0), n INTEGER NOT NULL);"
-      "INSERT OR IGNORE INTO credentials_version(id, n) VALUES(0, 0);"
-      "CREATE TRIGGER IF NOT EXISTS namespaces_added AFTER INSERT ON namespaces"
-      "  BEGIN UPDATE credentials_version SET n = n + 1; END;"
-      "CREATE TRIGGER IF NOT EXISTS namespaces_changed AFTER UPDATE ON namespaces"
-      "  BEGIN UPDATE credentials_version SET n = n + 1; END;"
-      "CREATE TRIGGER IF NOT EXISTS namespaces_deleted AFTER DELETE ON namespaces"
-      "  BEGIN UPDATE credentials_version SET n = n + 1; END;";
-  if (!exec(reader, credentials_counter)) {
-    sqlite3_close(reader);
-    return make_error(errc::internal, fmt::format("store: cannot create the credentials counter in {}", path));
-  }
   sqlite3* writer = open_db(path);
   if (!writer) {
     sqlite3_close(reader);
     return make_error(errc::internal, fmt::format("store: cannot open {} for writing", path));
   }
-  return std::unique_ptr<store>(new sqlite_store(reader, writer));
+  auto credentials = shared_counter::open(path + "-credentials");
+  if (!credentials) {
+    sqlite3_close(reader);
+    sqlite3_close(writer);
+    return credentials.err();
+  }
+  return std::unique_ptr<store>(new sqlite_store(reader, writer, std::move(*credentials)));
 }
 
 } // namespace whisk
