@@ -2,7 +2,7 @@
 # Runs every libFuzzer target built in BUILD_DIR (fuzz_*) for SECONDS each, on a copy of its
 # seed corpus (tests/fuzz/corpus/<target without fuzz_>), and fails if any target finds a
 # crash, a sanitizer report, a leak or a hang. A finding's input is kept in
-# ${WHISK_FUZZ_FINDINGS:-/tmp/whisk-fuzz-findings}; rerun it with: BUILD_DIR/fuzz/fuzz_X FILE
+# ${WHISK_FUZZ_FINDINGS:-/tmp/whisk-fuzz-findings}; rerun it with: BUILD_DIR/tests/fuzz/fuzz_X FILE
 # usage: tests/fuzz/run.sh BUILD_DIR SECONDS
 set -uo pipefail
 BUILD=${1:?usage: run.sh BUILD_DIR SECONDS}
