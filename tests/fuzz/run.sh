@@ -33,6 +33,10 @@ for bin in "${TARGETS[@]}"; do
   timeout -k 10 $((SECS + 120)) "$bin" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$FINDINGS/$name-" "$WORK/$name" >"$log" 2>&1
   rc=$?
+  # the store a crashed fuzz_http_request left in tmpfs (its process is gone)
+  for d in /dev/shm/whisk-fuzz-http-* /tmp/whisk-fuzz-http-*; do
+    [[ -d $d ]] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
+  done
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1)
   if [[ $rc == 0 ]]; then
