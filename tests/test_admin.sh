@@ -111,7 +111,7 @@ check "five rotations in a row: each old key refused, each new key accepted, at 
 
 # --- a deleted namespace's key stops working at once ---
 check "team-b's key works before the deletion" test "$(status_as "$B" GET "$API/actions")" == 200
-check "user delete team-b succeeds" admin user delete team-b
+check "user delete team-b succeeds" eval 'admin user delete team-b >/dev/null'
 check "team-b's key is refused at once after the deletion (401)" test "$(status_as "$B" GET "$API/actions")" == 401
 check "team-b's key is refused on /metrics" test "$(raw_status "$APIHOST/metrics" -u "$B")" == 401
 check "namespace list no longer shows team-b" test "$(admin namespace list)" == $'guest\nteam-a'

@@ -52,3 +52,18 @@ TEST_CASE("rest: an error answer that quotes a path with bytes that are not UTF-
   auto r = api::rest_api::error(403, "The supplied authentication is not authorized to access 'team\xbd" "2a'.");
   CHECK(json::parse(r.body));
 }
+
+TEST_CASE("json: a number out of int64's range read as an integer saturates") {
+  // fuzz_api_json (UBSan): an update body with "limits":{"memory":12e184} cast the double
+  // to int64, which is undefined behavior; now it saturates and the limit check refuses it
+  CHECK(json::value(12e184).as_int() == INT64_MAX);
+  CHECK(json::value(-12e184).as_int() == INT64_MIN);
+  CHECK(json::value(9223372036854775808.0).as_int() == INT64_MAX);
+  CHECK(json::value(-9223372036854775808.0).as_int() == INT64_MIN);
+  CHECK(json::value(-2.9).as_int() == -2);
+  auto body = json::parse(R"({"exec":{"kind":"python:3","code":"def main(a): return a"},"limits":{"memory":12e184}})");
+  REQUIRE(body);
+  auto a = action_from_json(*body, "guest", "x");
+  REQUIRE(!a);
+  CHECK(a.err().code == errc::bad_request);
+}
