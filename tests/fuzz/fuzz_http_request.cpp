@@ -98,6 +98,36 @@ world& the_world() {
   return w;
 }
 
+// Whether `text` holds `secret`, found without memcmp or a string search: libFuzzer's hooks
+// on those (and its traced comparisons) hand the compared bytes to the fuzzer, which then
+// plants the secret in its own namespace and reads it back (it did within 60 s). A rolling
+// hash compares integers that say nothing of the secret; bytes are compared only on a match.
+__attribute__((no_sanitize("coverage"))) bool holds_secret(std::string_view text, std::string_view secret) {
+  const std::size_t n = secret.size();
+  if (n == 0 || text.size() < n)
+    return false;
+  constexpr std::uint64_t base = 1099511628211ull;
+  std::uint64_t target = 0, h = 0, top = 1; // top: base^(n-1)
+  for (std::size_t i = 0; i < n; ++i) {
+    target = target * base + static_cast<unsigned char>(secret[i]);
+    h = h * base + static_cast<unsigned char>(text[i]);
+    if (i > 0)
+      top *= base;
+  }
+  for (std::size_t i = 0;; ++i) {
+    if (h == target) {
+      bool same = true;
+      for (std::size_t k = 0; k < n; ++k)
+        same &= text[i + k] == secret[k];
+      if (same)
+        return true;
+    }
+    if (i + n >= text.size())
+      return false;
+    h = (h - static_cast<unsigned char>(text[i]) * top) * base + static_cast<unsigned char>(text[i + n]);
+  }
+}
+
 bool known_status(int s) {
   for (int k : {200, 202, 400, 401, 403, 404, 405, 409, 413, 429, 500, 502, 503})
     if (s == k)
@@ -118,7 +148,7 @@ void check_answer(const world& w, const http::request& req, const tenant* caller
       finding("a 2xx without a valid key", context);
     return;
   }
-  if (r.body.find(w.secret_of_b) != std::string::npos && caller->ns != "team-b")
+  if (caller->ns != "team-b" && holds_secret(r.body, w.secret_of_b))
     finding("another tenant's secret in an answer", context);
   auto check_ns = [&](const json::value& v) {
     if (v.is_object())
