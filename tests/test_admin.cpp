@@ -103,7 +103,7 @@ TEST_CASE("admin: create, rotate and delete keep hashes only and answer with err
   CHECK(admin::delete_user(db, "team-a").err().code == errc::not_found);
 }
 
-TEST_CASE("store: the credentials version moves when another connection writes a namespace, not for activations") {
+TEST_CASE("store: the credentials version moves when another store of the same file writes a namespace, not for activations") {
   temp_dir dir;
   auto file = (dir.path / "whisk.db").string();
   auto node = open_sqlite_store(file);
@@ -134,7 +134,7 @@ TEST_CASE("store: the credentials version moves when another connection writes a
   CHECK((*other)->replace_key_hash("zz", "h").err().code == errc::not_found);
 }
 
-TEST_CASE("auth: a key rotated or deleted from another connection stops working at the next request") {
+TEST_CASE("auth: a key rotated or deleted through another store (as whisk-admin does) stops working at the next request") {
   temp_dir dir;
   auto file = (dir.path / "whisk.db").string();
   auto keys = test_keys();
