@@ -4,7 +4,6 @@
 #include <string_view>
 #include <vector>
 
-#include "whisk/base64.hpp"
 #include "whisk/log.hpp"
 
 namespace whisk::api {
