@@ -3,11 +3,12 @@
 #   ./setup.sh node      install what is missing, build Release, start whisk-node on 127.0.0.1:3233
 #   ./setup.sh test      install what is missing, build Release, run every test (ctest)
 #   ./setup.sh sanitize  the same tests in an ASan+UBSan build (build-asan/)
+#   ./setup.sh fuzz [S]  the libFuzzer targets (clang, build-fuzz/), each for S seconds (default 60)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 
-PACKAGES=(cmake g++ ninja-build libcaf-dev libboost1.81-dev libsimdjson-dev libfmt-dev catch2 libsqlite3-dev prometheus-cpp-dev libsodium-dev libseccomp-dev slirp4netns curl procps)
+PACKAGES=(cmake g++ ninja-build libcaf-dev libboost1.81-dev libsimdjson-dev libfmt-dev catch2 libsqlite3-dev prometheus-cpp-dev libsodium-dev libseccomp-dev slirp4netns clang-14 libfuzzer-14-dev curl procps)
 
 install_packages() {
   local missing=()
@@ -79,8 +80,15 @@ case "${1:-}" in
     build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHISK_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan 900
     ;;
+  fuzz)
+    install_packages
+    CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$ROOT/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DWHISK_FUZZ=ON -DWHISK_TESTS=OFF -DWHISK_ISOLATES=OFF
+    cmake --build "$ROOT/build-fuzz" -j 2 --target whisk_fuzz
+    "$ROOT/tests/fuzz/run.sh" "$ROOT/build-fuzz" "${2:-60}"
+    ;;
   *)
-    sed -n '2,6p' "$0"
+    sed -n '2,7p' "$0"
     exit 2
     ;;
 esac

@@ -10,6 +10,7 @@
 #include "whisk/actors/actor_timer.hpp"
 #include "whisk/actors/container_pool.hpp"
 #include "whisk/actors/controller.hpp"
+#include "whisk/api/authenticator.hpp"
 #include "whisk/container/process_backend.hpp"
 #include "whisk/container/routing_backend.hpp"
 #ifdef WHISK_HAS_V8
@@ -222,7 +223,16 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   ctl_cfg.queue_budget = std::chrono::milliseconds(cfg.queue_budget);
   controller_actor controller;
   controller_gate gate;
-  http::server server{http_cfg, [&gate](http::request req, http::responder respond) { gate.forward(std::move(req), std::move(respond)); }};
+  // GET /metrics needs a valid key of any namespace (it has no per-namespace figures); the
+  // controller answers it before the REST layer's auth, so it is checked here.
+  api::authenticator metrics_auth{**db, *keys, ctl_cfg.rest.auth_recheck_ms};
+  http::server server{http_cfg, [&gate, &metrics_auth](http::request req, http::responder respond) {
+                        if (api::is_metrics_request(req.method, req.target) && !metrics_auth.authenticate(req.authorization)) {
+                          respond(api::rest_api::error(401, "The supplied authentication is invalid."));
+                          return;
+                        }
+                        gate.forward(std::move(req), std::move(respond));
+                      }};
   ctl_cfg.extra_metrics = [&server, more = std::move(ctl_cfg.extra_metrics)](std::vector<metrics::sample>& out) {
     auto h = server.stats();
     out.push_back({"http_connections", "Open HTTP connections", metrics::kind::gauge, static_cast<double>(h.open_connections), {}});

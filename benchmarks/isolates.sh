@@ -94,7 +94,7 @@ done
 WD_RSS=$(rss_kb $WD_PID)
 
 # --- resident memory per cached isolate: 40 more actions, each called once ---
-metric() { curl -s "$WHISK_APIHOST/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+metric() { curl -s -u "$WHISK_AUTH" "$WHISK_APIHOST/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 RSS0=$(rss_kb $NODE_PID) CACHED0=$(metric whisk_isolate_cached) HEAP0=$(metric whisk_isolate_cached_heap_bytes)
 for i in $(seq 1 40); do
   put "m$i" "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"function main() { return {k: $i}; }\"},\"limits\":{\"memory\":128}}"

@@ -131,9 +131,53 @@ expected<value> parse(std::string_view text, std::size_t depth_limit) {
   }
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence that starts at s[i] (Unicode 15, table 3-7),
+// 0 when there is none.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  auto c0 = b(0);
+  if (c0 < 0x80)
+    return 1;
+  std::size_t n;
+  unsigned char lo = 0x80, hi = 0xbf; // the range of the second byte
+  if (c0 >= 0xc2 && c0 <= 0xdf) n = 2;
+  else if (c0 == 0xe0) n = 3, lo = 0xa0;
+  else if (c0 == 0xed) n = 3, hi = 0x9f; // no surrogates
+  else if (c0 >= 0xe1 && c0 <= 0xef) n = 3;
+  else if (c0 == 0xf0) n = 4, lo = 0x90;
+  else if (c0 == 0xf4) n = 4, hi = 0x8f; // nothing past U+10FFFF
+  else if (c0 >= 0xf1 && c0 <= 0xf3) n = 4;
+  else return 0;
+  if (i + n > s.size() || b(1) < lo || b(1) > hi)
+    return 0;
+  for (std::size_t k = 2; k < n; ++k)
+    if (b(k) < 0x80 || b(k) > 0xbf)
+      return 0;
+  return n;
+}
+
+} // namespace
+
+// JSON text is UTF-8 (simdjson refuses anything else), but strings from outside (a
+// runtime's output, a percent-decoded path) may hold any bytes: each byte that starts no
+// well-formed sequence is written as U+FFFD, so every document whisk writes reads back.
 void write_string(std::string& out, std::string_view s) {
   out.push_back('"');
-  for (unsigned char c : s) {
+  const bool valid = simdjson::validate_utf8(s.data(), s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80 && !valid) {
+      auto n = utf8_sequence(s, i);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";
+      } else {
+        out.append(s.substr(i, n));
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -161,6 +205,8 @@ void write(std::string& out, const value& v) {
     fmt::format_to(std::back_inserter(out), "{}", v.as_int());
   } else if (v.is_number()) {
     double d = v.as_double();
+    if (d == 0)
+      d = 0; // -0 as 0, like JSON.stringify: "-0" would read back as the integer 0
     if (std::isfinite(d))
       fmt::format_to(std::back_inserter(out), "{}", d);
     else

@@ -2,6 +2,7 @@
 // A small JSON document model: parsed with simdjson (on-demand), written by hand.
 // Objects keep insertion order, as users expect to see their own documents back.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,7 +43,9 @@ public:
   bool is_object() const { return v_.index() == 6; }
 
   bool as_bool() const { return std::get<bool>(v_); }
-  std::int64_t as_int() const { return is_int() ? std::get<std::int64_t>(v_) : static_cast<std::int64_t>(std::get<double>(v_)); }
+  // A double is truncated, and saturates outside int64's range (a plain cast of, say, a
+  // limit of 12e184 from a request body would be undefined behavior).
+  std::int64_t as_int() const { return is_int() ? std::get<std::int64_t>(v_) : saturated(std::get<double>(v_)); }
   double as_double() const { return is_int() ? static_cast<double>(std::get<std::int64_t>(v_)) : std::get<double>(v_); }
   const std::string& as_string() const { return std::get<std::string>(v_); }
   const array& as_array() const { return std::get<array>(v_); }
@@ -59,6 +62,15 @@ public:
   friend bool operator==(const value& a, const value& b) { return a.v_ == b.v_; }
 
 private:
+  static std::int64_t saturated(double d) {
+    if (d != d)
+      return 0;
+    if (d >= 9223372036854775808.0) // 2^63
+      return std::numeric_limits<std::int64_t>::max();
+    if (d < -9223372036854775808.0)
+      return std::numeric_limits<std::int64_t>::min();
+    return static_cast<std::int64_t>(d);
+  }
   storage v_;
 };
 

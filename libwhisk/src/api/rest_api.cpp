@@ -1,11 +1,9 @@
 #include "whisk/api/rest_api.hpp"
 
 #include <fmt/format.h>
-#include <sodium.h>
 #include <string_view>
 #include <vector>
 
-#include "whisk/base64.hpp"
 #include "whisk/log.hpp"
 
 namespace whisk::api {
@@ -70,7 +68,8 @@ struct rest_api::route {
   std::string method;
 };
 
-rest_api::rest_api(store& s, rest_config cfg) : store_(s), cfg_(std::move(cfg)) {}
+rest_api::rest_api(store& s, rest_config cfg)
+    : store_(s), cfg_(std::move(cfg)), auth_(s, cfg_.keys, cfg_.auth_recheck_ms) {}
 
 http::response rest_api::error(int status, std::string message) {
   json::value body = json::object{{"error", std::move(message)}, {"code", random_hex(32)}};
@@ -95,37 +94,6 @@ http::response rest_api::invoke_response(const activation& a, bool result_only) 
   else if (a.status == activation_status::whisk_error)
     status = 500;
   return json_response(status, result_only ? a.result : to_json(a));
-}
-
-std::optional<rest_api::caller_info> rest_api::authenticate(const std::string& authorization) {
-  constexpr std::string_view scheme = "Basic ";
-  if (authorization.size() <= scheme.size() || authorization.size() > 1024 || authorization.compare(0, scheme.size(), scheme) != 0)
-    return std::nullopt;
-  auto decoded = base64_decode(std::string_view(authorization).substr(scheme.size()));
-  auto colon = decoded ? decoded->find(':') : std::string::npos;
-  if (colon == std::string::npos || !cfg_.keys)
-    return std::nullopt;
-  caller_info c{{}, decoded->substr(0, colon), decoded->substr(colon + 1)};
-  sodium_memzero(decoded->data(), decoded->size());
-  auto now = now_ms();
-  auto i = auth_cache_.find(c.uuid);
-  // A key that verified a moment ago is compared (constant time), not hashed again; the
-  // store is asked again after auth_recheck_ms, so a changed key stops working by then.
-  if (i != auth_cache_.end() && now - i->second.checked_ms < cfg_.auth_recheck_ms && equal_secrets(i->second.key, c.key)) {
-    c.name = i->second.ns.name;
-    return c;
-  }
-  auto ns = store_.namespace_by_uuid(c.uuid);
-  if (!ns || !cfg_.keys->verify(c.key, ns->key_hash)) {
-    if (!ns && i != auth_cache_.end())
-      auth_cache_.erase(i);
-    return std::nullopt;
-  }
-  if (auth_cache_.size() > 10000)
-    auth_cache_.clear();
-  auth_cache_[c.uuid] = verified_key{*ns, c.key, now};
-  c.name = ns->name;
-  return c;
 }
 
 std::shared_ptr<const action> rest_api::find_action(const std::string& ns, const std::string& name) {
@@ -168,7 +136,7 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
                                             {"runtimes", std::move(kinds)}}));
     return;
   }
-  auto caller = authenticate(req.authorization);
+  auto caller = auth_.authenticate(req.authorization);
   if (!caller) {
     respond(error(401, "The supplied authentication is invalid."));
     return;

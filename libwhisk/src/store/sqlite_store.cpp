@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <thread>
 
+#include "shared_counter.hpp"
 #include "whisk/log.hpp"
 #include "whisk/store/store.hpp"
 
@@ -144,7 +145,8 @@ std::optional<action> action_from_doc(const std::string& doc) {
 
 class sqlite_store final : public store {
 public:
-  sqlite_store(sqlite3* reader, sqlite3* writer) : db_(reader), writer_db_(writer) {
+  sqlite_store(sqlite3* reader, sqlite3* writer, shared_counter credentials)
+      : db_(reader), writer_db_(writer), credentials_(std::move(credentials)) {
     writer_ = std::thread([this] { write_loop(); });
   }
 
@@ -165,6 +167,7 @@ public:
     st.bind(1, ns.name).bind(2, ns.uuid).bind(3, ns.key_hash);
     if (st.step() != SQLITE_DONE)
       return make_error(errc::unavailable, fmt::format("The store cannot write the namespace: {}", st.error()));
+    credentials_.bump();
     return true;
   }
 
@@ -185,6 +188,53 @@ public:
       out.push_back({st.text(0), st.text(1), st.text(2)});
     return out;
   }
+
+  expected<bool> add_namespace(const namespace_record& ns) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "INSERT INTO namespaces(name, uuid, key_hash) VALUES(?1, ?2, ?3)"};
+    st.bind(1, ns.name).bind(2, ns.uuid).bind(3, ns.key_hash);
+    int rc = st.step();
+    if (rc == SQLITE_CONSTRAINT)
+      return make_error(errc::conflict, fmt::format("the namespace '{}' (or its uuid) already exists", ns.name));
+    if (rc != SQLITE_DONE)
+      return make_error(errc::internal, fmt::format("store: cannot write namespace: {}", st.error()));
+    credentials_.bump();
+    return true;
+  }
+
+  std::optional<namespace_record> namespace_by_name(const std::string& name) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "SELECT name, uuid, key_hash FROM namespaces WHERE name = ?1"};
+    st.bind(1, name);
+    if (st.step() != SQLITE_ROW)
+      return std::nullopt;
+    return namespace_record{st.text(0), st.text(1), st.text(2)};
+  }
+
+  expected<bool> replace_key_hash(const std::string& name, const std::string& key_hash) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "UPDATE namespaces SET key_hash = ?2 WHERE name = ?1"};
+    st.bind(1, name).bind(2, key_hash);
+    if (st.step() != SQLITE_DONE)
+      return make_error(errc::internal, fmt::format("store: cannot write namespace: {}", st.error()));
+    if (sqlite3_changes(db_) == 0)
+      return make_error(errc::not_found, fmt::format("the namespace '{}' does not exist", name));
+    credentials_.bump();
+    return true;
+  }
+
+  bool delete_namespace(const std::string& name) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "DELETE FROM namespaces WHERE name = ?1"};
+    st.bind(1, name);
+    bool deleted = st.step() == SQLITE_DONE && sqlite3_changes(db_) > 0;
+    if (deleted)
+      credentials_.bump();
+    return deleted;
+  }
+
+  // Bumped after each committed namespace write, by this process or another one.
+  std::int64_t credentials_version() override { return credentials_.load(); }
 
   expected<bool> put_action(const action& a) override {
     std::lock_guard guard{db_mx_};
@@ -407,6 +457,7 @@ private:
   store_write_stats stats_;
   bool stopping_ = false;
   std::thread writer_;
+  shared_counter credentials_; // credentials_version()
 };
 
 } // namespace
@@ -445,7 +496,13 @@ expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path, cons
     sqlite3_close(reader);
     return make_error(errc::internal, fmt::format("store: cannot open {} for writing", path));
   }
-  return std::unique_ptr<store>(new sqlite_store(reader, writer));
+  auto credentials = shared_counter::open(path + "-credentials");
+  if (!credentials) {
+    sqlite3_close(reader);
+    sqlite3_close(writer);
+    return credentials.err();
+  }
+  return std::unique_ptr<store>(new sqlite_store(reader, writer, std::move(*credentials)));
 }
 
 } // namespace whisk

@@ -1,12 +1,15 @@
 #pragma once
 // OpenWhisk's /api/v1 over the store: routing, Basic auth, actions, activations. It runs
-// on one thread (the controller's); invocations leave through the invoke hook.
+// on one thread (the controller's); invocations leave through the invoke hook. Each
+// namespace is a tenant: a key opens its own namespace only (403 for another's path, and
+// every lookup below is by the caller's namespace, so another's ids answer 404).
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "whisk/api/authenticator.hpp"
 #include "whisk/credentials.hpp"
 #include "whisk/domain.hpp"
 #include "whisk/http/server.hpp"
@@ -31,7 +34,9 @@ using invoke_hook = std::function<void(invocation, http::responder)>;
 struct rest_config {
   std::string api_host = "http://127.0.0.1:3233";
   std::optional<key_hasher> keys;  // hashes presented keys for the store's comparison; none: every key is refused
-  std::int64_t auth_recheck_ms = 1000; // a verified key is trusted this long before the store is asked again
+  // a verified key is trusted at most this long before the store is asked again; a key an
+  // operator changed (the store's credentials version moved) is checked again at once
+  std::int64_t auth_recheck_ms = 1000;
   std::int64_t max_blocking_wait_ms = 60000;
   bool allow_unsafe_isolates = false; // js:isolate actions may use isolate-mode "unsafe"
 };
@@ -49,18 +54,6 @@ public:
 
 private:
   struct route;
-  // Who a request comes from, once its key verified.
-  struct caller_info {
-    std::string name; // the namespace
-    std::string uuid;
-    std::string key;  // as presented; passed on to actions that ask for it
-  };
-  struct verified_key {
-    namespace_record ns;
-    std::string key;       // the last key that verified for this uuid
-    std::int64_t checked_ms = 0;
-  };
-  std::optional<caller_info> authenticate(const std::string& authorization);
   std::shared_ptr<const action> find_action(const std::string& ns, const std::string& name); // null: none
   http::response actions(const route& r, const http::request& req, const caller_info& caller,
                          const http::responder& respond, const invoke_hook& invoke, bool& answered);
@@ -68,8 +61,7 @@ private:
 
   store& store_;
   rest_config cfg_;
-  // uuid -> namespace and last verified key: the invoke path compares, it does not hash
-  std::map<std::string, verified_key> auth_cache_;
+  authenticator auth_; // the invoke path compares a remembered key, it does not hash
   std::map<std::string, std::shared_ptr<const action>> action_cache_; // "ns/name" -> action (null: known absent)
 };
 

@@ -43,6 +43,18 @@ public:
   virtual expected<bool> put_namespace(const namespace_record& ns) = 0;
   virtual std::optional<namespace_record> namespace_by_uuid(const std::string& uuid) = 0;
   virtual std::vector<namespace_record> namespaces() = 0;
+  // Credentials as an operator changes them (whisk-admin, on a running node's store too).
+  // add: errc::conflict when the name or uuid is taken. replace_key_hash: errc::not_found
+  // when there is no such namespace. delete: false when there was none; the namespace's
+  // actions and activations stay, as an OpenWhisk subject's entities do.
+  virtual expected<bool> add_namespace(const namespace_record& ns) = 0;
+  virtual std::optional<namespace_record> namespace_by_name(const std::string& name) = 0;
+  virtual expected<bool> replace_key_hash(const std::string& name, const std::string& key_hash) = 0;
+  virtual bool delete_namespace(const std::string& name) = 0;
+  // Changes whenever a store of this process or another one (whisk-admin) has written a
+  // namespace; costs a memory load, so the REST layer asks it on every request and drops its
+  // cache of verified keys when it moved: a rotated or deleted key stops working at once.
+  virtual std::int64_t credentials_version() = 0;
 
   virtual expected<bool> put_action(const action& a) = 0;
   virtual std::optional<action> get_action(const std::string& ns, const std::string& name) = 0;
@@ -75,7 +87,7 @@ public:
 };
 
 // The embedded default: one SQLite file (WAL) at `path`; it and its -wal and -shm files
-// are owner-only. A store written before keys were hashed is migrated on open with
+// are owner-only, as is `path`-credentials (the shared credentials version). A store written before keys were hashed is migrated on open with
 // `plain_keys` (hashes replace the keys, whose bytes are wiped from the files); without
 // it such a store is refused.
 expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path, const key_hasher* plain_keys = nullptr);
