@@ -322,6 +322,23 @@ TEST_CASE("timeouts, crashes and memory exhaustion end the run, the backend stay
   destroy(b, id);
 }
 
+TEST_CASE("without a pidfd a runtime's exit is still observed: crashes end the run, destroy completes, no zombie") {
+  auto cfg = test_config();
+  cfg.exit_by_pidfd = false; // as when pidfd_open is refused
+  cfg.network = network_mode::none;
+  process_backend b{cfg};
+  auto id = create(b, "nodejs:20");
+  REQUIRE(init(b, id, "function main() { process.exit(3); }").kind == outcome_kind::ok);
+  auto r = run(b, id, json::object{});
+  CHECK(r.kind == outcome_kind::exited); // seen through the waitpid poll
+  auto ok = create(b, "nodejs:20");
+  REQUIRE(init(b, ok, "function main() { return {fine: true}; }").kind == outcome_kind::ok);
+  CHECK(run(b, ok, json::object{}).output == R"({"fine":true})");
+  destroy(b, ok); // completes only once the exit was observed
+  destroy(b, id);
+  CHECK(children_named("node") == 0); // every runtime reaped
+}
+
 TEST_CASE("a backend starting on the same tree removes what an earlier run left behind") {
   auto cfg = test_config();
   auto first = std::make_unique<process_backend>(cfg);

@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <cerrno>
 #include <csignal>
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
@@ -46,12 +47,13 @@ enum class phase { idle, awaiting_answer, draining };
 
 struct proc {
   proc(asio::io_context& io)
-      : stdin_w(io), fd3_r(io), out_r(io), err_r(io), out_w(io), err_w(io), pidfd(io), timer(io), network(io) {}
+      : stdin_w(io), fd3_r(io), out_r(io), err_r(io), out_w(io), err_w(io), pidfd(io), timer(io), exit_poll(io), network(io) {}
   container_id id = 0;
   pid_t pid = -1;
   asio::posix::stream_descriptor stdin_w, fd3_r, out_r, err_r, out_w, err_w, pidfd;
   asio::streambuf fd3_buf{16 << 20}, out_buf{1 << 20}, err_buf{1 << 20};
   asio::steady_timer timer;
+  asio::steady_timer exit_poll; // without a pidfd: when to ask waitpid again
   cgroup_leaf leaf;
   std::deque<pending_op> queue;
   std::optional<pending_op> current;
@@ -82,6 +84,7 @@ struct process_backend::impl {
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   std::map<container_id, proc_ptr> procs;  // touched only on the io thread
   container_id next_id = 1;
+  std::atomic<bool> warned_no_pidfd{false};
   mutable std::mutex leaf_mx;              // guards leaf_dirs for readers on other threads
   std::map<container_id, std::string> leaf_dirs;
   std::thread thread;  // spawns happen here: PDEATHSIG follows this thread's life
@@ -188,8 +191,14 @@ struct process_backend::impl {
     p->err_r.assign(child->err_r);
     p->out_w.assign(child->out_w); // kept by the host to write the sentinel after each answer
     p->err_w.assign(child->err_w);
-    if (child->pidfd >= 0)
+    if (child->pidfd >= 0 && cfg.exit_by_pidfd) {
       p->pidfd.assign(child->pidfd);
+    } else {
+      if (child->pidfd >= 0)
+        ::close(child->pidfd);
+      else if (!warned_no_pidfd.exchange(true))
+        log_warn("process backend: pidfd_open failed ({}): runtime exits are found by polling waitpid", std::strerror(child->pidfd_errno));
+    }
     {
       std::lock_guard guard{leaf_mx};
       leaf_dirs[p->id] = p->leaf.freeze_dir();
@@ -232,8 +241,10 @@ struct process_backend::impl {
   }
 
   void watch_exit(proc_ptr p) {
-    if (!p->pidfd.is_open())
+    if (!p->pidfd.is_open()) {
+      poll_exit(p);
       return;
+    }
     p->pidfd.async_wait(asio::posix::stream_descriptor::wait_read, [this, p](boost::system::error_code ec) {
       if (ec)
         return;
@@ -245,6 +256,23 @@ struct process_backend::impl {
       } else {
         watch_exit(p);
       }
+    });
+  }
+
+  // Without a pidfd (pidfd_open refused by an old kernel or a seccomp policy) a runtime's
+  // exit is found by asking waitpid every 20 ms: destroy still completes and no zombie stays.
+  void poll_exit(proc_ptr p) {
+    int status = 0;
+    if (::waitpid(p->pid, &status, WNOHANG) == p->pid) {
+      p->exited = true;
+      p->wait_status = status;
+      on_exit(p);
+      return;
+    }
+    p->exit_poll.expires_after(std::chrono::milliseconds(20));
+    p->exit_poll.async_wait([this, p](boost::system::error_code ec) {
+      if (!ec)
+        poll_exit(p);
     });
   }
 

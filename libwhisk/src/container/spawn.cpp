@@ -244,6 +244,7 @@ expected<spawned_process> spawn_runtime(const spawn_request& req) {
   spawned_process child;
   child.pid = pid;
   child.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  child.pidfd_errno = child.pidfd < 0 ? errno : 0;
   child.stdin_w = in.w;
   child.fd3_r = fd3.r;
   child.out_r = out.r;

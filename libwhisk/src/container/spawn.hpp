@@ -25,6 +25,7 @@ struct spawn_request {
 struct spawned_process {
   pid_t pid = -1;
   int pidfd = -1;
+  int pidfd_errno = 0; // why pidfd_open failed, when pidfd is -1
   int stdin_w = -1, fd3_r = -1, out_r = -1, err_r = -1;
   int out_w = -1, err_w = -1; // the host writes the log sentinel through these
 };

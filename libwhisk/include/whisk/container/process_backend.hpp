@@ -25,6 +25,8 @@ struct process_config {
   int uid = 65534;                  // nobody
   int gid = 65534;                  // nogroup
   std::int64_t start_timeout_ms = 20000;
+  // false: a runtime's exit is found by polling waitpid, as when pidfd_open is refused (tests)
+  bool exit_by_pidfd = true;
 };
 
 class process_backend final : public backend {
