@@ -49,6 +49,8 @@ for bin in "${TARGETS[@]}"; do
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "fuzzing failed: ${failed[*]}"
+  echo "fuzz: $((${#TARGETS[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
   exit 1
 fi
 echo "fuzzing: ${#TARGETS[@]} targets, no finding"
+echo "fuzz: ${#TARGETS[@]} passed, 0 failed"
