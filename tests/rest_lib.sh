@@ -14,8 +14,7 @@ bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [[ -n "${2:-}" ]] && echo "       
 check() { # check NAME COMMAND...: ok when the command succeeds
   local name=$1
   shift
-  if "$@"; then ok "$name"; else bad "$name" "${DETAIL:-}"; fi
-  DETAIL=
+  if "$@"; then ok "$name"; else bad "$name"; fi
 }
 
 # Sanitizer reports of every node this script started (all of them write to node.log).

@@ -207,6 +207,8 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
     answer_accepted(self, f, std::move(respond));
   }
   st.in_flight.emplace(aid, std::move(f));
+  // No time limit: the pool is in this process and answers every run (its proxies enforce
+  // the action's limit, and the runs of a proxy that dies are ended by the pool).
   self->request(st.pool, caf::infinite, run_atom::value, std::move(msg))
       .then([self, aid](run_result& r) { finish(self, aid, std::move(r)); },
             [self, aid](caf::error& err) {
@@ -279,9 +281,9 @@ controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor 
   st.rest = std::make_unique<api::rest_api>(*db, st.cfg.rest);
   return {
       [self](http_atom, http_exchange& ex) {
-        auto waited = std::chrono::steady_clock::now() - ex.req.received;
-        if (ex.req.method == "POST" && waited > self->state.cfg.queue_budget &&
-            ex.req.received != std::chrono::steady_clock::time_point{} && ex.req.target.find("/actions/") != std::string::npos) {
+        if (ex.req.method == "POST" && ex.req.received != std::chrono::steady_clock::time_point{} &&
+            std::chrono::steady_clock::now() - ex.req.received > self->state.cfg.queue_budget &&
+            ex.req.target.find("/actions/") != std::string::npos) {
           ++self->state.shed_on_arrival;
           ex.respond(api::rest_api::error(
               429, fmt::format("Too many requests: the node could not take the invoke within its queueing budget of {} ms. "

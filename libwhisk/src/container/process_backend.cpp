@@ -17,6 +17,7 @@
 
 #include "sandbox.hpp"
 #include "network_stack.hpp"
+#include "proc.hpp"
 #include "slirp.hpp"
 #include "spawn.hpp"
 #include "whisk/container/runtimes.hpp"
@@ -28,49 +29,6 @@ namespace asio = boost::asio;
 namespace whisk::container {
 
 namespace {
-
-using clock = std::chrono::steady_clock;
-
-// ---- one container --------------------------------------------------------------------
-
-enum class op_type { start, init, run };
-
-struct pending_op {
-  op_type type;
-  std::string line;  // what to write on stdin (empty for start)
-  std::int64_t timeout_ms;
-  std::int64_t log_limit;
-  backend::op_done done;
-};
-
-enum class phase { idle, awaiting_answer, draining };
-
-struct proc {
-  proc(asio::io_context& io)
-      : stdin_w(io), fd3_r(io), out_r(io), err_r(io), out_w(io), err_w(io), pidfd(io), timer(io), exit_poll(io), network(io) {}
-  container_id id = 0;
-  pid_t pid = -1;
-  asio::posix::stream_descriptor stdin_w, fd3_r, out_r, err_r, out_w, err_w, pidfd;
-  asio::streambuf fd3_buf{16 << 20}, out_buf{1 << 20}, err_buf{1 << 20};
-  asio::steady_timer timer;
-  asio::steady_timer exit_poll; // without a pidfd: when to ask waitpid again
-  cgroup_leaf leaf;
-  std::deque<pending_op> queue;
-  std::optional<pending_op> current;
-  phase ph = phase::idle;
-  clock::time_point op_start;
-  outcome_kind result_kind = outcome_kind::ok;
-  std::string answer;
-  std::vector<std::string> logs;
-  std::size_t log_bytes = 0;
-  bool truncated = false, out_done = false, err_done = false;
-  bool exited = false, dead = false, destroying = false, stopped_by_signal = false;
-  int wait_status = 0;
-  std::vector<std::function<void()>> on_destroyed;
-  network_stack network; // network isolated: the container's slirp4netns
-};
-
-using proc_ptr = std::shared_ptr<proc>;
 
 const std::string sentinel_line = std::string(log_sentinel) + "\n";
 

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -328,10 +329,7 @@ public:
     return flushed_cv_.wait_for(lock, limit, [&] { return written_ >= target; });
   }
 
-  std::int64_t pending_writes() const override {
-    std::lock_guard guard{queue_mx_};
-    return static_cast<std::int64_t>(in_flight_.size() + queue_.size());
-  }
+  std::int64_t pending_writes() const override { return pending_.load(std::memory_order_relaxed); } // every invoke asks
 
   std::string write_failure() const override {
     std::lock_guard guard{queue_mx_};
@@ -357,6 +355,7 @@ private:
     {
       std::lock_guard guard{queue_mx_};
       queue_.push_back(std::move(w));
+      pending_.fetch_add(1, std::memory_order_relaxed);
       wake = queue_.size() == 1; // the writer sleeps only when the queue is empty
     }
     if (wake)
@@ -399,6 +398,7 @@ private:
         stats_.records += static_cast<std::int64_t>(in_flight_.size());
         stats_.commit_us += took;
         written_ += in_flight_.size();
+        pending_.fetch_sub(static_cast<std::int64_t>(in_flight_.size()), std::memory_order_relaxed);
         in_flight_.clear();
         lock.unlock();
         flushed_cv_.notify_all();
@@ -453,6 +453,7 @@ private:
   std::deque<pending_write> queue_;
   std::deque<pending_write> in_flight_;
   std::uint64_t written_ = 0;
+  std::atomic<std::int64_t> pending_{0}; // queued + in flight, readable without the lock
   std::string failure_; // why the last write failed; empty while writes succeed
   store_write_stats stats_;
   bool stopping_ = false;
