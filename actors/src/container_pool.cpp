@@ -354,6 +354,20 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<backend_event>("backend_event");
   cfg.add_message_type<container_event>("container_event");
   cfg.add_message_type<pool_stats>("pool_stats");
+  // the cluster's conversations
+  cfg.add_message_type<container_ref>("container_ref");
+  cfg.add_message_type<container_descriptor>("container_descriptor");
+  cfg.add_message_type<container_spec>("container_spec");
+  cfg.add_message_type<container_requisition>("container_requisition");
+  cfg.add_message_type<container_allocation>("container_allocation");
+  cfg.add_message_type<container_allocation_rejection>("container_allocation_rejection");
+  cfg.add_message_type<allocation_answer>("allocation_answer");
+  cfg.add_message_type<lease_report>("lease_report");
+  cfg.add_message_type<peer_hello>("peer_hello");
+  cfg.add_message_type<agent_heartbeat>("agent_heartbeat");
+  cfg.add_message_type<agent_status>("agent_status");
+  cfg.add_message_type<proxy_actor>("proxy_actor");
+  cfg.add_message_type<agent_actor>("agent_actor");
 }
 
 } // namespace whisk

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "whisk/credentials.hpp"
 #include "whisk/domain.hpp"
 #include "whisk/log.hpp"
 #include "whisk/policy/outcome.hpp"
@@ -34,7 +35,8 @@ struct pending_run {
 struct proxy_state {
   proxy_state() = default; // not an aggregate: CAF would try to build it from the self pointer
   static inline const char* name = "container_proxy";
-  pool_actor pool;
+  container_owner pool; // the pool or agent that spawned it
+  std::uint64_t token = 0; // backend completions carry it: a remote peer cannot forge them
   std::uint64_t id = 0;
   std::shared_ptr<container::backend> backend;
   container::container_id cid = 0;
@@ -65,15 +67,19 @@ void set_status(self_ptr self, proxy_status s) {
 }
 
 void report(self_ptr self, policy::slot_state s) {
-  self->send(self->state.pool, container_atom::value, container_event{self->state.id, static_cast<std::int32_t>(s)});
+  container_event ev{self->state.id, static_cast<std::int32_t>(s), {}};
+  if (s == policy::slot_state::ready && self->state.action)
+    ev.action_key = self->state.action->revision;
+  self->send(self->state.pool, container_atom::value, std::move(ev));
 }
 
 // Backend completions arrive on backend threads: they only send a message to the proxy.
 auto notify(self_ptr self, backend_op op, std::string activation_id = {}) {
   auto me = caf::actor_cast<proxy_actor>(self);
-  return [me, op, aid = std::move(activation_id)](container::outcome out) {
+  return [me, op, aid = std::move(activation_id), token = self->state.token](container::outcome out) {
     backend_event ev;
     ev.op = static_cast<std::int32_t>(op);
+    ev.token = token;
     ev.ok = out.kind == container::outcome_kind::ok;
     ev.activation_id = aid;
     ev.outcome = static_cast<std::int32_t>(out.kind);
@@ -87,9 +93,10 @@ auto notify(self_ptr self, backend_op op, std::string activation_id = {}) {
 
 auto notify_flag(self_ptr self, backend_op op) {
   auto me = caf::actor_cast<proxy_actor>(self);
-  return [me, op](bool ok) {
+  return [me, op, token = self->state.token](bool ok) {
     backend_event ev;
     ev.op = static_cast<std::int32_t>(op);
+    ev.token = token;
     ev.ok = ok;
     caf::anon_send(me, backend_atom::value, std::move(ev));
   };
@@ -270,9 +277,10 @@ void on_created(self_ptr self, backend_event& ev) {
   st.cid = ev.container;
   st.has_container = true;
   if (st.status == proxy_status::removing) { // evicted while starting
-    st.backend->destroy(st.cid, [me = caf::actor_cast<proxy_actor>(self)] {
+    st.backend->destroy(st.cid, [me = caf::actor_cast<proxy_actor>(self), token = st.token] {
       backend_event done;
       done.op = static_cast<std::int32_t>(backend_op::destroy);
+      done.token = token;
       caf::anon_send(me, backend_atom::value, std::move(done));
     });
     return;
@@ -305,6 +313,7 @@ void on_init(self_ptr self, backend_event& ev) {
     begin_remove(self, "init failed");
     return;
   }
+  report(self, policy::slot_state::ready); // bound to its action from now on
   drain(self);
 }
 
@@ -366,6 +375,7 @@ void on_resumed(self_ptr self, bool ok) {
     begin_remove(self, "resume failed");
     return;
   }
+  report(self, policy::slot_state::ready);
   drain(self);
 }
 
@@ -388,18 +398,20 @@ void begin_remove(self_ptr self, const char* reason) {
       self->quit();
     return; // still starting: destroyed when the start completes
   }
-  st.backend->destroy(st.cid, [me = caf::actor_cast<proxy_actor>(self)] {
+  st.backend->destroy(st.cid, [me = caf::actor_cast<proxy_actor>(self), token = st.token] {
     backend_event done;
     done.op = static_cast<std::int32_t>(backend_op::destroy);
+    done.token = token;
     caf::anon_send(me, backend_atom::value, std::move(done));
   });
 }
 
-proxy_actor::behavior_type container_proxy(self_ptr self, pool_actor pool, std::uint64_t id,
+proxy_actor::behavior_type container_proxy(self_ptr self, container_owner pool, std::uint64_t id,
                                            std::shared_ptr<container::backend> backend, std::string kind,
                                            std::int64_t memory_mb, proxy_config cfg) {
   auto& st = self->state;
   st.pool = std::move(pool);
+  random_bytes(&st.token, sizeof st.token);
   st.id = id;
   st.backend = std::move(backend);
   st.kind = std::move(kind);
@@ -407,9 +419,10 @@ proxy_actor::behavior_type container_proxy(self_ptr self, pool_actor pool, std::
   st.cfg = cfg;
   set_status(self, proxy_status::starting);
   auto me = caf::actor_cast<proxy_actor>(self);
-  st.backend->create(container::spec{st.kind, st.memory_mb}, [me](expected<container::container_id> r) {
+  st.backend->create(container::spec{st.kind, st.memory_mb}, [me, token = st.token](expected<container::container_id> r) {
     backend_event ev;
     ev.op = static_cast<std::int32_t>(backend_op::create);
+    ev.token = token;
     ev.ok = static_cast<bool>(r);
     if (r)
       ev.container = *r;
@@ -425,6 +438,10 @@ proxy_actor::behavior_type container_proxy(self_ptr self, pool_actor pool, std::
       },
       [self](remove_atom) { begin_remove(self, "removed by the pool"); },
       [self](backend_atom, backend_event& ev) {
+        if (ev.token != self->state.token) {
+          log_warn("proxy {}: dropped a backend event that did not come from its backend", self->state.id);
+          return;
+        }
         switch (static_cast<backend_op>(ev.op)) {
           case backend_op::create: on_created(self, ev); break;
           case backend_op::init: on_init(self, ev); break;
@@ -434,13 +451,16 @@ proxy_actor::behavior_type container_proxy(self_ptr self, pool_actor pool, std::
           case backend_op::destroy: self->quit(); break;
         }
       },
-      [self](timer_atom, std::int32_t, std::uint64_t) { on_idle_check(self); },
+      [self](timer_atom, std::int32_t, std::uint64_t) {
+        if (self->current_sender().get() == self->ctrl()) // its own delayed message, nobody else's
+          on_idle_check(self);
+      },
   };
 }
 
 } // namespace
 
-proxy_actor spawn_container_proxy(caf::local_actor* parent, pool_actor pool, std::uint64_t id,
+proxy_actor spawn_container_proxy(caf::local_actor* parent, container_owner pool, std::uint64_t id,
                                   std::shared_ptr<container::backend> backend, std::string kind,
                                   std::int64_t memory_mb, proxy_config cfg) {
   return parent->spawn<caf::linked>(container_proxy, std::move(pool), id, std::move(backend), std::move(kind),

@@ -133,7 +133,7 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
 // the run ends, the next start records it as a whisk error instead of losing it.
 void answer_accepted(self_ptr self, const flight& f, http::responder respond) {
   auto aid = f.inv.activation_id;
-  auto stand_in = record_of(f.inv, f.mode, whisk_error(aid, "whisk-node stopped before the activation completed."));
+  auto stand_in = record_of(f.inv, f.mode, whisk_error(aid, self->state.cfg.role + " stopped before the activation completed."));
   stand_in.start_ms = stand_in.end_ms = f.inv.received_ms;
   self->state.db->add_accepted(std::move(stand_in), [respond = std::move(respond), aid] { respond(api::rest_api::accepted(aid)); });
 }
@@ -174,7 +174,7 @@ void sweep(self_ptr self) {
 void invoke(self_ptr self, api::invocation inv, http::responder respond) {
   auto& st = self->state;
   if (st.draining) {
-    respond(api::rest_api::error(503, "whisk-node is shutting down."));
+    respond(api::rest_api::error(503, st.cfg.role + " is shutting down."));
     return;
   }
   if (st.db->pending_writes() >= st.cfg.max_pending_records) {
@@ -305,7 +305,7 @@ controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor 
             ids.push_back(id);
           for (auto& id : ids) {
             ++st.ended_by_drain;
-            finish(self, id, whisk_error(id, "whisk-node shut down before the activation completed."));
+            finish(self, id, whisk_error(id, st.cfg.role + " shut down before the activation completed."));
           }
           return;
         }
@@ -344,7 +344,7 @@ void controller_gate::forward(http::request req, http::responder respond) const 
     c = controller_;
   }
   if (!c) {
-    respond(api::rest_api::error(503, "whisk-node is starting or stopping. Try again later."));
+    respond(api::rest_api::error(503, role_ + " is starting or stopping. Try again later."));
     return;
   }
   caf::anon_send(c, http_atom::value, http_exchange{std::move(req), std::move(respond)});

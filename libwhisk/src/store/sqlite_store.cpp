@@ -94,6 +94,14 @@ expected<bool> make_files_private(const std::string& path) {
   return true;
 }
 
+// Stores made before controllers shared them have no owner column: add it (rows get '').
+bool add_owner_column(sqlite3* db) {
+  statement st{db, "SELECT 1 FROM pragma_table_info('accepted') WHERE name = 'owner'"};
+  if (st && st.step() == SQLITE_ROW)
+    return true;
+  return exec(db, "ALTER TABLE accepted ADD COLUMN owner TEXT NOT NULL DEFAULT ''");
+}
+
 bool has_plain_keys(sqlite3* db) {
   statement st{db, "SELECT 1 FROM pragma_table_info('namespaces') WHERE name = 'key'"};
   return st && st.step() == SQLITE_ROW;
@@ -281,13 +289,19 @@ public:
     enqueue({std::move(stand_in), true, std::move(done)});
   }
 
-  expected<std::int64_t> recover_accepted() override {
+  expected<std::int64_t> recover_accepted(const std::string& owner) override {
     std::lock_guard guard{db_mx_};
+    owner_ = owner; // read by the writer thread only after an enqueue (the queue's lock orders them)
     if (!exec(db_, "BEGIN IMMEDIATE"))
       return make_error(errc::internal, fmt::format("store: cannot recover accepted activations: {}", sqlite3_errmsg(db_)));
-    bool ok = exec(db_, "INSERT OR IGNORE INTO activations(id, ns, name, start, doc) SELECT id, ns, name, start, doc FROM accepted");
+    statement copy{db_, "INSERT OR IGNORE INTO activations(id, ns, name, start, doc) SELECT id, ns, name, start, doc "
+                        "FROM accepted WHERE owner = ?1"};
+    copy.bind(1, owner);
+    bool ok = copy.step() == SQLITE_DONE;
     auto recovered = static_cast<std::int64_t>(sqlite3_changes(db_));
-    if (ok && exec(db_, "DELETE FROM accepted") && exec(db_, "COMMIT"))
+    statement clear{db_, "DELETE FROM accepted WHERE owner = ?1"};
+    clear.bind(1, owner);
+    if (ok && clear.step() == SQLITE_DONE && exec(db_, "COMMIT"))
       return recovered;
     exec(db_, "ROLLBACK");
     return make_error(errc::internal, fmt::format("store: cannot recover accepted activations: {}", sqlite3_errmsg(db_)));
@@ -420,13 +434,15 @@ private:
     if (!exec(writer_db_, "BEGIN IMMEDIATE", false))
       return sqlite3_errmsg(writer_db_);
     statement record{writer_db_, "INSERT OR REPLACE INTO activations(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
-    statement stand_in{writer_db_, "INSERT OR REPLACE INTO accepted(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
+    statement stand_in{writer_db_, "INSERT OR REPLACE INTO accepted(id, ns, name, start, doc, owner) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"};
     statement settled{writer_db_, "DELETE FROM accepted WHERE id = ?1"};
     bool ok = true;
     for (auto& w : batch) {
       auto& a = w.a;
       auto& st = w.accepted ? stand_in : record;
       st.bind(1, a.activation_id).bind(2, a.ns).bind(3, a.name).bind(4, a.start_ms).bind(5, json::dump(to_json(a)));
+      if (w.accepted)
+        st.bind(6, owner_);
       ok = st.step() == SQLITE_DONE;
       st.reset();
       if (ok && !w.accepted) {
@@ -447,6 +463,7 @@ private:
   sqlite3* db_;
   sqlite3* writer_db_;
   std::mutex db_mx_;
+  std::string owner_; // of the stand-ins this store writes (see recover_accepted)
   mutable std::mutex queue_mx_;
   std::condition_variable queue_cv_;
   std::condition_variable flushed_cv_;
@@ -477,9 +494,10 @@ expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path, cons
       "  start INTEGER NOT NULL, doc TEXT NOT NULL);"
       "CREATE INDEX IF NOT EXISTS activations_by_ns ON activations(ns, start);"
       // activations answered 202 and not yet ended, each with the record it gets if the node stops first
+      // (owner: the controller that accepted it; several may share the store)
       "CREATE TABLE IF NOT EXISTS accepted(id TEXT PRIMARY KEY, ns TEXT NOT NULL, name TEXT NOT NULL,"
-      "  start INTEGER NOT NULL, doc TEXT NOT NULL);";
-  if (!exec(reader, schema)) {
+      "  start INTEGER NOT NULL, doc TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '');";
+  if (!exec(reader, schema) || !add_owner_column(reader)) {
     sqlite3_close(reader);
     return make_error(errc::internal, fmt::format("store: cannot create the schema in {}", path));
   }

@@ -32,6 +32,7 @@ using controller_actor = caf::typed_actor<
 
 struct controller_config {
   api::rest_config rest;
+  std::string role = "whisk-node"; // names the process in error texts
   std::int64_t max_in_flight = 10000; // activations accepted and not ended; more get 429
   std::int64_t max_pending_records = 100000; // records waiting for the store; more: invokes get 503
   // An invoke that waited this long before the controller could take it (its mailbox, under
@@ -47,11 +48,13 @@ controller_actor spawn_controller(caf::actor_system& sys, store& s, pool_actor p
 // is gone are answered 503, and its handle is never read while it is being set.
 class controller_gate {
 public:
+  explicit controller_gate(std::string role = "whisk-node") : role_(std::move(role)) {}
   void open(controller_actor c);
   void close();
   void forward(http::request req, http::responder respond) const;
 
 private:
+  std::string role_;
   mutable std::mutex mx_;
   controller_actor controller_;
 };

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "whisk/container/container.hpp"
+#include "whisk/policy/fleet.hpp"
 #include "whisk/policy/placement.hpp"
 
 namespace whisk {
@@ -21,6 +23,15 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using container_atom = caf::atom_constant<caf::atom("container")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+// the cluster's conversations
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using requisit_atom = caf::atom_constant<caf::atom("requisit")>; // container_requisition
+using lease_atom = caf::atom_constant<caf::atom("lease")>;       // container_busy / free / release
+using create_atom = caf::atom_constant<caf::atom("create")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;     // container_deletion
+using health_atom = caf::atom_constant<caf::atom("health")>;
 
 // ---- messages -----------------------------------------------------------------------
 
@@ -129,23 +140,25 @@ struct backend_event {
   std::vector<std::string> logs;
   std::int64_t duration_us = 0;
   std::int64_t init_us = -1;      // run: the backend had to prepare the runtime first
+  std::uint64_t token = 0;        // the proxy's secret: events without it are dropped
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backend_event& x) {
   return f(caf::meta::type_name("backend_event"), x.op, x.ok, x.container, x.activation_id, x.outcome, x.output,
-           x.logs, x.duration_us, x.init_us);
+           x.logs, x.duration_us, x.init_us, x.token);
 }
 
 // A proxy tells its pool what became of its container.
 struct container_event {
   std::uint64_t id = 0;       // the pool's id of the proxy
   std::int32_t state = 0;     // policy::slot_state
+  std::string action_key;     // ready: the action it was initialized for
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, container_event& x) {
-  return f(caf::meta::type_name("container_event"), x.id, x.state);
+  return f(caf::meta::type_name("container_event"), x.id, x.state, x.action_key);
 }
 
 struct pool_stats {
@@ -173,12 +186,170 @@ using proxy_actor = caf::typed_actor<
     caf::reacts_to<backend_atom, backend_event>,           // backend completions (internal)
     caf::reacts_to<timer_atom, std::int32_t, std::uint64_t>>; // pause / idle timers (internal)
 
+// Whoever spawned a proxy learns what became of its container (a pool, an agent).
+using container_owner = caf::typed_actor<caf::reacts_to<container_atom, container_event>>;
+
 // The node's containers: places runs, keeps stem cells, evicts, queues.
 using pool_actor = caf::typed_actor<
     caf::replies_to<run_atom, run_msg>::with<run_result>,
     caf::reacts_to<container_atom, container_event>, // from its proxies
     caf::reacts_to<timer_atom>,                      // queueing-budget check (internal)
     caf::replies_to<stats_atom>::with<pool_stats>>;
+
+// ---- the cluster ----------------------------------------------------------------------
+// Every peer announces these; another version or application is refused with a log line.
+constexpr std::int32_t cluster_protocol_version = 1;
+inline constexpr const char* cluster_application_id = "whisk-cluster";
+
+// A container of the cluster, named the same way by every role: its agent and the agent's id.
+struct container_ref {
+  std::string agent;
+  std::uint64_t id = 0;
+  bool operator<(const container_ref& o) const { return std::tie(agent, id) < std::tie(o.agent, o.id); }
+  bool operator==(const container_ref& o) const { return agent == o.agent && id == o.id; }
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, container_ref& x) {
+  return f(caf::meta::type_name("container_ref"), x.agent, x.id);
+}
+
+// An agent's container as the scheduler and the controllers see it.
+struct container_descriptor {
+  container_ref ref;
+  proxy_actor proxy;
+  std::string kind;
+  std::int64_t memory_mb = 0;
+  std::string action_key;   // empty: a stem cell
+  std::int32_t state = 0;   // policy::slot_state
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, container_descriptor& x) {
+  return f(caf::meta::type_name("container_descriptor"), x.ref, x.proxy, x.kind, x.memory_mb, x.action_key, x.state);
+}
+
+// scheduler -> agent: start a container (a stem cell until its first run binds it).
+struct container_spec {
+  std::string kind;
+  std::int64_t memory_mb = 256;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, container_spec& x) {
+  return f(caf::meta::type_name("container_spec"), x.kind, x.memory_mb);
+}
+
+// controller -> scheduler: containers for an action (the code is not sent: it travels
+// with the first run on the container).
+struct container_requisition {
+  std::string action_key; // the action's revision: containers initialized with it are warm for it
+  std::string kind;
+  std::int64_t memory_mb = 256;
+  std::int64_t concurrency = 1;
+  std::int64_t count = 1;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, container_requisition& x) {
+  return f(caf::meta::type_name("container_requisition"), x.action_key, x.kind, x.memory_mb, x.concurrency, x.count);
+}
+
+struct container_allocation {
+  container_descriptor container; // its proxy is where the controller sends runs
+  bool warm = false;              // initialized for the action already
+  // where the agent accepts connections: the controller connects there before its first
+  // run, so runs go straight to the agent and never through the scheduler's node
+  std::string agent_host;
+  std::uint16_t agent_port = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, container_allocation& x) {
+  return f(caf::meta::type_name("container_allocation"), x.container, x.warm, x.agent_host, x.agent_port);
+}
+
+struct container_allocation_rejection {
+  std::string reason;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, container_allocation_rejection& x) {
+  return f(caf::meta::type_name("container_allocation_rejection"), x.reason);
+}
+
+// The scheduler's answer to a requisition: what it could allocate, and why not more.
+struct allocation_answer {
+  std::vector<container_allocation> granted;
+  container_allocation_rejection rejection; // set when granted is empty
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, allocation_answer& x) {
+  return f(caf::meta::type_name("allocation_answer"), x.granted, x.rejection);
+}
+
+// controller -> scheduler, per lease and never per run: busy (woke up after an idle
+// report), free (idle past the grace), release (given back).
+enum class lease_change : std::int32_t { busy, free, release };
+struct lease_report {
+  container_ref ref;
+  std::int32_t change = 0; // lease_change
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_report& x) {
+  return f(caf::meta::type_name("lease_report"), x.ref, x.change);
+}
+
+// A peer's first words: version, application, and (controller) the leases it holds.
+struct peer_hello {
+  std::int32_t version = cluster_protocol_version;
+  std::string application = cluster_application_id;
+  std::string name;
+  std::vector<container_ref> leases;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_hello& x) {
+  return f(caf::meta::type_name("peer_hello"), x.version, x.application, x.name, x.leases);
+}
+
+struct agent_heartbeat {
+  std::string name;
+  std::int64_t seq = 0;
+  std::int64_t free_memory_mb = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_heartbeat& x) {
+  return f(caf::meta::type_name("agent_heartbeat"), x.name, x.seq, x.free_memory_mb);
+}
+
+// What an agent holds: its answer to a health probe, and its registration.
+struct agent_status {
+  std::string name;
+  std::string address; // where its HTTP routes answer (host:port), for operators
+  std::string host;    // where controllers connect to it (its published port)
+  std::uint16_t port = 0;
+  std::int64_t user_memory_mb = 0;
+  std::int64_t free_memory_mb = 0;
+  std::vector<container_descriptor> containers;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_status& x) {
+  return f(caf::meta::type_name("agent_status"), x.name, x.address, x.host, x.port, x.user_memory_mb, x.free_memory_mb, x.containers);
+}
+
+// An agent: creates and deletes containers for the scheduler, hosts their proxies.
+using agent_actor = caf::typed_actor<
+    caf::replies_to<create_atom, container_spec>::with<container_descriptor>,
+    caf::reacts_to<delete_atom, std::uint64_t>,            // container_deletion
+    caf::replies_to<health_atom>::with<agent_status>,      // health probe
+    caf::reacts_to<container_atom, container_event>,       // from its proxies (local only)
+    caf::reacts_to<timer_atom>>;                           // heartbeat / reconnect (local only)
+
+// The scheduler: the fleet view and the allocation policy.
+using scheduler_actor = caf::typed_actor<
+    caf::replies_to<register_atom, peer_hello, agent_actor, agent_status>::with<std::string>, // agent; "" = accepted
+    caf::reacts_to<heartbeat_atom, agent_heartbeat>,
+    caf::reacts_to<container_atom, std::string, container_descriptor>, // an agent's container changed state
+    caf::replies_to<hello_atom, peer_hello>::with<std::string>,        // controller; "" = accepted
+    caf::replies_to<requisit_atom, container_requisition>::with<allocation_answer>,
+    caf::reacts_to<lease_atom, lease_report>,
+    caf::replies_to<stats_atom>::with<std::string>,         // the fleet as JSON (GET /agents)
+    caf::reacts_to<health_atom, std::string, std::int32_t>, // from an agent_proxy (local only)
+    caf::reacts_to<timer_atom>>;                            // snapshot tick (local only)
 
 // ---- configuration ------------------------------------------------------------------
 

@@ -72,8 +72,10 @@ public:
   // its real record replaces it. A node that stops first leaves the stand-in for
   // recover_accepted(). `done` runs once it is committed.
   virtual void add_accepted(activation stand_in, on_committed done) = 0;
-  // At start: every accepted activation without a record gets its stand-in; returns how many.
-  virtual expected<std::int64_t> recover_accepted() = 0;
+  // At start: every activation `owner` accepted without a record gets its stand-in; returns
+  // how many. Stand-ins added from now on are `owner`'s (controllers sharing a store each
+  // recover only their own; whisk-node is the owner "").
+  virtual expected<std::int64_t> recover_accepted(const std::string& owner = {}) = 0;
   // Committed records only: what a reader sees survives a crash.
   virtual std::optional<activation> get_activation(const std::string& ns, const std::string& id) = 0;
   virtual std::vector<activation> list_activations(const activation_query& q) = 0;

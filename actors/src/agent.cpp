@@ -1,0 +1,215 @@
+// agent: the containers of one machine. The scheduler asks it to create and delete
+// containers; controllers send runs straight to the containers' proxies. It registers
+// with the scheduler, sends heartbeats, and registers again after losing the connection.
+#include <map>
+
+#include "remote.hpp"
+#include "whisk/actors/cluster.hpp"
+#include "whisk/actors/container_proxy.hpp"
+#include "whisk/log.hpp"
+
+namespace whisk {
+
+namespace {
+
+struct agent_entry {
+  proxy_actor proxy;
+  std::string kind;
+  std::int64_t memory_mb = 0;
+  std::string action_key;
+  policy::slot_state state = policy::slot_state::starting;
+};
+
+struct agent_state {
+  agent_state() = default; // not an aggregate (see proxy_state)
+  static inline const char* name = "agent";
+  agent_config cfg;
+  std::shared_ptr<container::backend> backend;
+  std::map<std::uint64_t, agent_entry> containers;
+  std::uint64_t next_id = 1;
+  scheduler_actor scheduler;
+  bool connecting = false;
+  bool registered = false;
+  std::string last_problem; // logged once per change
+  std::int64_t seq = 0;
+};
+
+using self_ptr = agent_actor::stateful_pointer<agent_state>;
+
+std::int64_t free_memory(const agent_state& st) {
+  std::int64_t used = 0;
+  for (auto& [id, e] : st.containers)
+    used += e.memory_mb;
+  return st.cfg.user_memory_mb - used;
+}
+
+container_descriptor describe(const agent_state& st, std::uint64_t id, const agent_entry& e) {
+  return {{st.cfg.name, id}, e.proxy, e.kind, e.memory_mb, e.action_key, static_cast<std::int32_t>(e.state)};
+}
+
+agent_status status_of(const agent_state& st) {
+  agent_status s{st.cfg.name, st.cfg.address, st.cfg.host, st.cfg.port, st.cfg.user_memory_mb, free_memory(st), {}};
+  for (auto& [id, e] : st.containers)
+    s.containers.push_back(describe(st, id, e));
+  return s;
+}
+
+bool from_scheduler(self_ptr self) {
+  auto& st = self->state;
+  return st.scheduler && caf::actor_cast<caf::actor_addr>(self->current_sender()) == st.scheduler.address();
+}
+
+void problem(self_ptr self, std::string text) {
+  if (text != self->state.last_problem)
+    log_warn("agent {}: {}", self->state.cfg.name, text);
+  self->state.last_problem = std::move(text);
+}
+
+void tell_scheduler(self_ptr self, std::uint64_t id, const agent_entry& e) {
+  if (self->state.registered)
+    self->send(self->state.scheduler, container_atom::value, self->state.cfg.name, describe(self->state, id, e));
+}
+
+void connect(self_ptr self) {
+  auto& st = self->state;
+  st.connecting = true;
+  connect_async(self, st.cfg.scheduler_host, st.cfg.scheduler_port, std::chrono::seconds(2),
+                [self](caf::strong_actor_ptr p, std::string why) {
+                  auto& st = self->state;
+                  if (!p) {
+                    st.connecting = false;
+                    problem(self, fmt::format("cannot reach the scheduler at {}:{} ({}); retrying", st.cfg.scheduler_host,
+                                              st.cfg.scheduler_port, why));
+                    return;
+                  }
+                  auto sched = caf::actor_cast<scheduler_actor>(p);
+                  self->monitor(sched);
+                  peer_hello hello;
+                  hello.name = st.cfg.name;
+                  self->request(sched, std::chrono::seconds(3), register_atom::value, hello,
+                                caf::actor_cast<agent_actor>(self), status_of(st))
+                      .then(
+                          [self, sched](std::string& refusal) {
+                            auto& st = self->state;
+                            st.connecting = false;
+                            if (!refusal.empty()) {
+                              problem(self, "the scheduler refused the registration: " + refusal);
+                              self->demonitor(sched.address());
+                              return;
+                            }
+                            st.scheduler = sched;
+                            st.registered = true;
+                            st.last_problem.clear();
+                            log_info("agent {}: registered with the scheduler at {}:{} ({} container(s) reported)",
+                                     st.cfg.name, st.cfg.scheduler_host, st.cfg.scheduler_port, st.containers.size());
+                          },
+                          [self, sched](caf::error& err) {
+                            self->state.connecting = false;
+                            self->demonitor(sched.address());
+                            problem(self, "registration failed: " + self->system().render(err) + "; retrying");
+                          });
+                });
+}
+
+void tick(self_ptr self) {
+  auto& st = self->state;
+  if (st.registered)
+    self->send(st.scheduler, heartbeat_atom::value, agent_heartbeat{st.cfg.name, ++st.seq, free_memory(st)});
+  else if (!st.connecting)
+    connect(self);
+  self->delayed_send(self, st.cfg.heartbeat, timer_atom::value);
+}
+
+void forget(self_ptr self, std::uint64_t id, const char* why) {
+  auto& st = self->state;
+  auto i = st.containers.find(id);
+  if (i == st.containers.end())
+    return;
+  log_debug("agent {}: container {} gone ({})", st.cfg.name, id, why);
+  i->second.state = policy::slot_state::removing;
+  tell_scheduler(self, id, i->second);
+  st.containers.erase(i);
+}
+
+agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backend> backend, agent_config cfg) {
+  auto& st = self->state;
+  st.backend = std::move(backend);
+  st.cfg = std::move(cfg);
+  self->set_down_handler([self](caf::down_msg& m) {
+    auto& st = self->state;
+    if (st.scheduler && m.source == st.scheduler.address()) {
+      log_warn("agent {}: lost the scheduler ({}); its containers keep serving, registering again",
+               st.cfg.name, self->system().render(m.reason));
+      st.scheduler = nullptr;
+      st.registered = false;
+    }
+  });
+  // Proxies are linked (they end with the agent); the end of one must not end the agent.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    for (auto& [id, e] : self->state.containers)
+      if (e.proxy.address() == m.source) {
+        if (m.reason != caf::exit_reason::normal)
+          log_warn("agent {}: container proxy {} died: {}", self->state.cfg.name, id, self->system().render(m.reason));
+        forget(self, id, "its proxy ended");
+        return;
+      }
+    if (m.reason != caf::exit_reason::normal)
+      self->quit(m.reason);
+  });
+  tick(self);
+  return {
+      [self](create_atom, container_spec& spec) -> caf::result<container_descriptor> {
+        auto& st = self->state;
+        if (!from_scheduler(self))
+          return caf::make_error(caf::sec::request_receiver_down, "only the scheduler creates containers");
+        if (spec.kind.empty() || spec.kind.size() > 64 || spec.memory_mb < 1 || spec.memory_mb > st.cfg.user_memory_mb)
+          return caf::make_error(caf::sec::invalid_argument, "bad container spec");
+        if (spec.memory_mb > free_memory(st))
+          return caf::make_error(caf::sec::runtime_error,
+                                 fmt::format("agent {} has {} MB free, not {}", st.cfg.name, free_memory(st), spec.memory_mb));
+        auto id = st.next_id++;
+        auto proxy = spawn_container_proxy(self, caf::actor_cast<container_owner>(self), id, st.backend, spec.kind,
+                                           spec.memory_mb, st.cfg.proxy);
+        auto& e = st.containers[id];
+        e = agent_entry{std::move(proxy), spec.kind, spec.memory_mb, {}, policy::slot_state::starting};
+        log_debug("agent {}: starting container {} ({}, {} MB)", st.cfg.name, id, spec.kind, spec.memory_mb);
+        return describe(st, id, e);
+      },
+      [self](delete_atom, std::uint64_t id) {
+        if (!from_scheduler(self))
+          return;
+        auto i = self->state.containers.find(id);
+        if (i != self->state.containers.end())
+          self->send(i->second.proxy, remove_atom::value);
+      },
+      [self](health_atom) -> agent_status { return status_of(self->state); },
+      [self](container_atom, container_event& ev) {
+        auto& st = self->state;
+        auto i = st.containers.find(ev.id);
+        if (i == st.containers.end() || caf::actor_cast<caf::actor_addr>(self->current_sender()) != i->second.proxy.address())
+          return; // only a container's own proxy reports on it
+        auto s = static_cast<policy::slot_state>(ev.state);
+        if (s == policy::slot_state::removing) {
+          forget(self, ev.id, "removed");
+          return;
+        }
+        if (s == policy::slot_state::ready)
+          i->second.action_key = ev.action_key;
+        i->second.state = s;
+        if (s == policy::slot_state::paused || s == policy::slot_state::stem)
+          tell_scheduler(self, ev.id, i->second);
+      },
+      [self](timer_atom) {
+        if (self->current_sender().get() == self->ctrl())
+          tick(self);
+      },
+  };
+}
+
+} // namespace
+
+agent_actor spawn_agent(caf::actor_system& sys, std::shared_ptr<container::backend> backend, agent_config cfg) {
+  return sys.spawn(agent, std::move(backend), std::move(cfg));
+}
+
+} // namespace whisk

@@ -1,0 +1,100 @@
+#include "backend_options.hpp"
+
+#include <fmt/format.h>
+
+#include "whisk/container/process_backend.hpp"
+#include "whisk/container/routing_backend.hpp"
+#include "whisk/container/sim_backend.hpp"
+#ifdef WHISK_HAS_V8
+#include "whisk/isolate/isolate_backend.hpp"
+#endif
+
+namespace whisk {
+
+namespace {
+
+template <class T>
+std::string with_default(const char* text, const T& value) {
+  if constexpr (std::is_same_v<T, std::string>)
+    return fmt::format("{} (default: '{}')", text, value);
+  else
+    return fmt::format("{} (default: {})", text, value);
+}
+
+#ifdef WHISK_HAS_V8
+void add_isolate_metrics(const isolate::isolate_backend& b, std::vector<metrics::sample>& out) {
+  using metrics::kind;
+  auto s = b.stats();
+  auto add = [&](const char* name, const char* help, kind k, std::int64_t v) {
+    out.push_back({name, help, k, static_cast<double>(v), {}});
+  };
+  add("isolate_workers", "Threads running js:isolate actions", kind::gauge, s.workers);
+  add("isolate_cached", "Compiled isolates kept for reuse", kind::gauge, s.cached_isolates);
+  add("isolate_cached_heap_bytes", "Heap held by the kept isolates", kind::gauge, s.cached_heap_bytes);
+  add("isolate_cache_limit", "Bound on kept isolates", kind::gauge, b.config().cache_isolates);
+  add("isolate_cache_limit_bytes", "Bound on the heap of kept isolates", kind::gauge, b.config().cache_mb << 20);
+  add("isolate_cache_hits_total", "Calls that found their compiled isolate", kind::counter, s.cache_hits);
+  add("isolate_cache_misses_total", "Isolates created and compiled for the cache", kind::counter, s.cache_misses);
+  add("isolate_cache_evictions_total", "Kept isolates evicted, least recently used first", kind::counter, s.cache_evictions);
+  add("isolate_calls_total", "Calls into isolates", kind::counter, s.calls);
+  add("isolate_fresh_total", "Isolates made for one call (fresh mode)", kind::counter, s.fresh_isolates);
+  add("isolate_unsafe_contexts", "Shared contexts (unsafe mode)", kind::gauge, s.unsafe_contexts);
+  add("isolate_timeouts_total", "Calls ended at their time limit", kind::counter, s.timeouts);
+  add("isolate_out_of_memory_total", "Calls ended at their heap limit", kind::counter, s.out_of_memory);
+  add("isolate_collections_total", "Full garbage collections of cached isolates", kind::counter, s.collections);
+  add("isolate_queued", "Calls waiting for a worker", kind::gauge, s.queued);
+}
+#endif
+
+} // namespace
+
+void backend_options::add_to(caf::config_option_set& options) {
+  caf::config_option_adder{options, "global"}
+      .add(backend, "backend", with_default("container backend: process (runtime processes) or sim (simulated)", backend))
+      .add(network, "network",
+           with_default("network of action containers: isolated (own namespace, outbound through slirp4netns, no host "
+                        "loopback), none (loopback only) or host (the host's network, loopback services included)",
+                        network))
+      .add(isolate_workers, "isolate-workers", with_default("threads running js:isolate actions (0: one per core)", isolate_workers))
+      .add(isolate_cache, "isolate-cache", with_default("compiled isolates kept for reuse, all workers together", isolate_cache))
+      .add(isolate_cache_mb, "isolate-cache-mb", with_default("heap (MB) of the kept isolates, all workers together", isolate_cache_mb));
+}
+
+std::string backend_options::check() const {
+  if (backend != "process" && backend != "sim")
+    return "--backend must be process or sim";
+  if (!container::parse_network_mode(network))
+    return "--network must be isolated, none or host";
+  if (isolate_workers < 0 || isolate_workers > 256 || isolate_cache < 1 || isolate_cache_mb < 16)
+    return "--isolate-workers must be 0..256, --isolate-cache at least 1, --isolate-cache-mb at least 16";
+  return {};
+}
+
+hosted_backend make_backend(caf::actor_system& sys, const backend_options& o, const std::string& tree_key,
+                            [[maybe_unused]] bool allow_unsafe_isolates) {
+  hosted_backend out;
+  if (o.backend == "sim") {
+    out.timer = make_actor_timer(sys);
+    out.backend = std::make_shared<container::sim_backend>(container::sim_model{}, out.timer->fn);
+    return out;
+  }
+  container::process_config pc;
+  pc.tree_name = "whisk-" + std::to_string(std::hash<std::string>{}(tree_key) % 1000000007);
+  pc.network = *container::parse_network_mode(o.network);
+  out.backend = std::make_shared<container::process_backend>(pc);
+#ifdef WHISK_HAS_V8
+  // js:isolate actions run in V8 isolates inside this process; the rest in runtime processes
+  isolate::isolate_config ic;
+  ic.workers = static_cast<int>(o.isolate_workers);
+  ic.cache_isolates = o.isolate_cache;
+  ic.cache_mb = o.isolate_cache_mb;
+  ic.allow_unsafe = allow_unsafe_isolates;
+  auto isolates = std::make_shared<isolate::isolate_backend>(ic);
+  out.backend = std::make_shared<container::routing_backend>(
+      std::map<std::string, std::shared_ptr<container::backend>>{{"js:isolate", isolates}}, out.backend);
+  out.metrics = [isolates](std::vector<metrics::sample>& m) { add_isolate_metrics(*isolates, m); };
+#endif
+  return out;
+}
+
+} // namespace whisk

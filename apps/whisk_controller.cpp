@@ -1,0 +1,94 @@
+// whisk-controller: the REST front of a cluster. Composition only: the same front as
+// whisk-node (store, HTTP, controller) over a balancer that leases containers from
+// whisk-scheduler and sends runs straight to their agents.
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "whisk/actors/cluster.hpp"
+#include "whisk/actors/front.hpp"
+#include "whisk/log.hpp"
+
+using namespace whisk;
+
+namespace {
+
+struct controller_options : caf::actor_system_config {
+  front_options front;
+  std::string scheduler;
+  std::string name = "controller";
+  std::int64_t requisition_wait = 10000;
+  std::int64_t lease_idle = 500;
+  std::int64_t lease_grace = 2000;
+  std::int64_t max_queue = 1000;
+
+  controller_options() {
+    front.add_to(custom_options_);
+    opt_group{custom_options_, "global"}
+        .add(scheduler, "scheduler", "HOST:PORT of whisk-scheduler (required)")
+        .add(name, "name",
+             "the controller's name: unique among connected controllers; controllers sharing a data dir recover only "
+             "their own accepted activations by it (default: 'controller')")
+        .add(requisition_wait, "requisition-wait", "ms a run may wait for a container before 429 (default: 10000)")
+        .add(lease_idle, "lease-idle", "ms a lease is idle before the scheduler hears it is free (default: 500)")
+        .add(lease_grace, "lease-grace", "ms a lease is idle before it is given back to the scheduler (default: 2000)")
+        .add(max_queue, "max-queue", "runs that may wait for containers before 429s (default: 1000)");
+    load<caf::io::middleman>();
+    whisk::add_message_types(*this);
+    configure_remoting(*this);
+    set("scheduler.max-threads", 1);
+    set("work-stealing.moderate-poll-attempts", 0);
+  }
+};
+
+int run(caf::actor_system& sys, const controller_options& o, const sigset_t& signals) {
+  apply_log_level(o.front.log_level);
+  balancer_config cfg;
+  if (!parse_endpoint(o.scheduler, cfg.scheduler_host, cfg.scheduler_port)) {
+    log_error("invalid option: --scheduler must be HOST:PORT (see --help)");
+    return 2;
+  }
+  if (auto problem = o.front.check(); !problem.empty()) {
+    log_error("invalid option: {} (see --help)", problem);
+    return 2;
+  }
+  if (o.name.empty() || o.name.size() > 128 || o.requisition_wait < 1 || o.lease_idle < 1 || o.lease_grace < 1 ||
+      o.max_queue < 0) {
+    log_error("invalid option: check --name, --requisition-wait, --lease-idle, --lease-grace and --max-queue (see --help)");
+    return 2;
+  }
+  cfg.name = o.name;
+  cfg.requisition_wait = std::chrono::milliseconds(o.requisition_wait);
+  cfg.lease_idle = std::chrono::milliseconds(o.lease_idle);
+  cfg.lease_grace = std::chrono::milliseconds(o.lease_grace);
+  cfg.max_queue = o.max_queue;
+  auto balancer = spawn_balancer(sys, cfg);
+  front_parts parts;
+  parts.role = "whisk-controller";
+  parts.owner = o.name;
+  parts.summary = "controller " + o.name + ", scheduler " + o.scheduler;
+  auto rc = run_front(sys, o.front, std::move(balancer), std::move(parts), signals);
+  log_info("whisk-controller stopped");
+  return rc;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  controller_options cfg;
+  if (auto err = cfg.parse(argc, argv)) {
+    std::cerr << "whisk-controller: " << caf::to_string(err) << " (see --help)\n";
+    return 2;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  caf::actor_system sys{cfg};
+  return run(sys, cfg, signals);
+}
