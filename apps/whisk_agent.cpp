@@ -6,6 +6,7 @@
 #include <csignal>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <unistd.h>
 
 #include "backend_options.hpp"
@@ -31,6 +32,7 @@ struct agent_options : caf::actor_system_config {
   std::int64_t pause_grace = 50;
   std::int64_t idle_timeout = 600000;
   std::string log_level = "info";
+  std::string probe_kind = "nodejs:20";
   backend_options containers;
 
   agent_options() {
@@ -45,7 +47,8 @@ struct agent_options : caf::actor_system_config {
         .add(user_memory, "user-memory", "memory (MB) for all containers of this agent (default: 2048)")
         .add(pause_grace, "pause-grace", "ms an idle container stays unpaused (default: 50)")
         .add(idle_timeout, "idle-timeout", "ms an idle container lives before it is removed (default: 600000)")
-        .add(log_level, "log-level", "debug, info, warn or error (default: 'info')");
+        .add(log_level, "log-level", "debug, info, warn or error (default: 'info')")
+        .add(probe_kind, "probe-kind", "kind of the health test action's container (default: 'nodejs:20')");
     containers.add_to(custom_options_);
     load<caf::io::middleman>();
     whisk::add_message_types(*this);
@@ -84,6 +87,62 @@ http::response health_of(caf::actor_system& sys, const agent_actor& agent) {
   return out;
 }
 
+// GET /suspend/{id}, /resume/{id}, /log/{id}: the operator routes of OpenWhisk's agent.
+struct operator_request {
+  std::string verb;
+  std::optional<std::uint64_t> id; // empty: not a container id
+};
+
+std::optional<operator_request> operator_route(const http::request& req) {
+  for (const char* verb : {"suspend", "resume", "log"}) {
+    auto prefix = fmt::format("/{}/", verb);
+    if (req.target.rfind(prefix, 0) != 0)
+      continue;
+    auto rest = req.target.substr(prefix.size());
+    operator_request out{verb, std::nullopt};
+    if (!rest.empty() && rest.size() <= 19 && rest.find_first_not_of("0123456789") == std::string::npos)
+      out.id = std::stoull(rest);
+    return out;
+  }
+  return std::nullopt;
+}
+
+http::response operate(caf::actor_system& sys, const agent_actor& agent, const operator_request& op) {
+  auto error = [](int status, std::string text) {
+    return http::response{status, json::dump(json::object{{"error", std::move(text)}}), "application/json", {}};
+  };
+  if (!op.id)
+    return error(400, "The container id must be a number (see GET /health).");
+  caf::scoped_actor self{sys};
+  http::response out = error(500, "The agent did not answer.");
+  auto failed = [&](caf::error& err) {
+    out = err == caf::sec::invalid_argument ? error(404, "No container " + std::to_string(*op.id) + " on this agent.")
+                                            : error(500, sys.render(err));
+  };
+  if (op.verb == "log") {
+    self->request(agent, std::chrono::seconds(6), log_atom::value, *op.id)
+        .receive(
+            [&](std::vector<std::string>& lines) {
+              json::array a;
+              for (auto& l : lines)
+                a.push_back(std::move(l));
+              out = {200, json::dump(json::object{{"logs", std::move(a)}}), "application/json", {}};
+            },
+            failed);
+    return out;
+  }
+  auto done = [&](bool ok) {
+    out = ok ? http::response{204, {}, "application/json", {}}
+             : error(500, fmt::format("The container could not be {} (it may be busy or gone).",
+                                      op.verb == "suspend" ? "suspended" : "resumed"));
+  };
+  if (op.verb == "suspend")
+    self->request(agent, std::chrono::seconds(6), suspend_atom::value, *op.id).receive(done, failed);
+  else
+    self->request(agent, std::chrono::seconds(6), resume_atom::value, *op.id).receive(done, failed);
+  return out;
+}
+
 int run(caf::actor_system& sys, const agent_options& o, const sigset_t& signals) {
   apply_log_level(o.log_level);
   agent_config cfg;
@@ -101,6 +160,7 @@ int run(caf::actor_system& sys, const agent_options& o, const sigset_t& signals)
     return 2;
   }
   cfg.user_memory_mb = o.user_memory;
+  cfg.probe_kind = o.probe_kind;
   cfg.proxy.pause_grace = std::chrono::milliseconds(o.pause_grace);
   cfg.proxy.idle_timeout = std::chrono::milliseconds(o.idle_timeout);
   auto hosted = make_backend(sys, o.containers, "agent-" + cfg.name, false);
@@ -132,6 +192,8 @@ int run(caf::actor_system& sys, const agent_options& o, const sigset_t& signals)
                           respond({503, R"({"error":"The agent is starting or stopping."})", "application/json", {}});
                         else if (req.method == "GET" && req.target == "/health")
                           respond(health_of(sys, a));
+                        else if (auto op = operator_route(req); req.method == "GET" && op)
+                          respond(operate(sys, a, *op));
                         else
                           respond({404, R"({"error":"The requested resource does not exist."})", "application/json", {}});
                       }};

@@ -23,6 +23,7 @@ struct scheduler_options : caf::actor_system_config {
   std::string http_host = "127.0.0.1";
   std::string policy = "most-free-memory";
   std::int64_t heartbeat_timeout = 1500;
+  std::int64_t probe_interval = 1000;
   std::string log_level = "info";
 
   scheduler_options() {
@@ -33,6 +34,7 @@ struct scheduler_options : caf::actor_system_config {
         .add(http_host, "http-host", "address of the HTTP port (default: '127.0.0.1')")
         .add(policy, "policy", "where new containers go: most-free-memory or home-hash (default: 'most-free-memory')")
         .add(heartbeat_timeout, "heartbeat-timeout", "ms without an agent's heartbeat before it is offline (default: 1500)")
+        .add(probe_interval, "probe-interval", "ms between health test actions on an unhealthy or unresponsive agent (default: 1000)")
         .add(log_level, "log-level", "debug, info, warn or error (default: 'info')");
     load<caf::io::middleman>();
     whisk::add_message_types(*this);
@@ -62,11 +64,12 @@ int run(caf::actor_system& sys, const scheduler_options& o, const sigset_t& sign
   apply_log_level(o.log_level);
   scheduler_config cfg;
   if (!policy::parse_agent_choice(o.policy, cfg.choice) || o.port < 0 || o.port > 65535 || o.http_port < 0 ||
-      o.http_port > 65535 || o.heartbeat_timeout < 100) {
-    log_error("invalid option: check --policy, --port, --http-port and --heartbeat-timeout (at least 100) (see --help)");
+      o.http_port > 65535 || o.heartbeat_timeout < 100 || o.probe_interval < 100) {
+    log_error("invalid option: check --policy, --port, --http-port, --heartbeat-timeout and --probe-interval (at least 100) (see --help)");
     return 2;
   }
   cfg.heartbeat_timeout = std::chrono::milliseconds(o.heartbeat_timeout);
+  cfg.probe_interval = std::chrono::milliseconds(o.probe_interval);
   auto board = std::make_shared<snapshot_board>();
   cfg.publish = [board](fleet_snapshot s) { board->put(std::move(s)); };
   auto sched = spawn_scheduler(sys, cfg);

@@ -69,6 +69,10 @@ killed() { # ROLE: SIGKILL
   unset "PIDS[$1]"
 }
 logged() { grep -q -- "$2" "$DIR/$1.log"; } # ROLE TEXT
+log_ms() { # ROLE TEXT: the time (ms since the epoch) of the last log line with TEXT
+  grep -- "$2" "$DIR/$1.log" | tail -1 | cut -d' ' -f1 |
+    python3 -c "import sys, datetime; t=sys.stdin.read().strip(); print(int(datetime.datetime.strptime(t, '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc).timestamp()*1000) if t else '')"
+}
 
 jpy() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; } # reads JSON on stdin
 
@@ -88,10 +92,11 @@ start scheduler "whisk-scheduler listening" whisk-scheduler --port=0 --http-port
 SP=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$DIR/scheduler.log" | tail -1 | cut -d: -f2)
 SH=$(grep -o 'http http://127.0.0.1:[0-9]*' "$DIR/scheduler.log" | tail -1 | cut -d: -f3)
 SCHED="http://127.0.0.1:$SH"
-AGENT_OPTS=(--scheduler=127.0.0.1:$SP --port=0 --http-port=0 --network=none --user-memory=1024)
+# (a long pause grace: only the operator routes pause containers here)
+AGENT_OPTS=(--scheduler=127.0.0.1:$SP --port=0 --http-port=0 --network=none --user-memory=1024 --pause-grace=60000)
 start a1 "registered with the scheduler" whisk-agent "${AGENT_OPTS[@]}" --name=a1
 start a2 "registered with the scheduler" whisk-agent "${AGENT_OPTS[@]}" --name=a2
-CTL_OPTS=(--scheduler=127.0.0.1:$SP --port=0 --data-dir="$DIR/data" --lease-idle=200 --lease-grace=1500 --requisition-wait=5000)
+CTL_OPTS=(--scheduler=127.0.0.1:$SP --port=0 --data-dir="$DIR/data" --lease-idle=1000 --lease-grace=1500 --requisition-wait=5000)
 start c1 "whisk-controller listening" whisk-controller "${CTL_OPTS[@]}" --name=c1
 start c2 "whisk-controller listening" whisk-controller "${CTL_OPTS[@]}" --name=c2
 C1=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$DIR/c1.log" | cut -d' ' -f3)
@@ -113,7 +118,7 @@ put_action() { # CONTROLLER NAME CODE
 
 n=$(agents | jpy "print(sum(1 for a in d if a['state']=='healthy'))")
 [[ $n == 2 ]] && ok "GET /agents lists both agents as healthy" || bad "GET /agents" "$(agents)"
-check "scheduler /metrics counts 2 controllers" [ "$(metric whisk_controllers)" == 2 ]
+check "scheduler /metrics counts 2 controllers" poll 2 eval '[[ "$(metric whisk_controllers)" == 2 ]]'
 
 # A container says who it is: a random id per runtime and a count of its runs.
 [[ $(put_action "$C1" who 'const id = Math.random().toString(36).slice(2); let runs = 0;
@@ -146,6 +151,40 @@ warm_after=$(curl -s -m 5 "$SCHED/metrics" | awk '$1=="whisk_allocations_total{k
 aid=$(invoke "$C1" who | jpy "print(d['activationId'])" 2>/dev/null)
 r=$(curl -s -m 5 -u "$AUTH" "$C2/api/v1/namespaces/_/activations/$aid")
 [[ $(echo "$r" | jpy "print(d['activationId'])" 2>/dev/null) == "$aid" ]] && ok "an activation run through c1 is read through c2 (shared store)" || bad "shared activation records" "$r"
+
+# --- the agent's operator routes ----------------------------------------------------------
+agent_http() { grep -o "whisk-agent $1 listening on [^ ]* (http http://127.0.0.1:[0-9]*" "$DIR/$1.log" | tail -1 | grep -o 'http://127.0.0.1:[0-9]*$'; }
+freezer_root() { sed -n 's/.*freezer=\([^ ]*\) .*/\1/p' "$DIR/$1.log" | tail -1; }
+frozen_leaves() { for l in "$(freezer_root "$1")"/c[0-9]*; do grep -qs 'frozen 1' "$l/cgroup.events" || grep -qs FROZEN "$l/freezer.state" && echo "$l"; done; }
+[[ $(put_action "$C1" talk 'let n = 0; function main() { n++; console.log("talk line " + n); return { n }; }') == 200 ]] || bad "talk action created"
+invoke "$C1" talk >/dev/null
+invoke "$C1" talk >/dev/null
+host=""; cid=""
+for a in a1 a2; do
+  cid=$(curl -s -m 5 "$(agent_http $a)/health" | jpy "print(next((c['id'] for c in d['containers'] if '/talk@' in c['action']), ''))")
+  [[ -n "$cid" ]] && { host=$a; break; }
+done
+if [[ -z "$host" ]]; then
+  bad "GET /health of an agent lists the talk action's container" "$(curl -s "$(agent_http a1)/health") $(curl -s "$(agent_http a2)/health")"
+else
+  AH=$(agent_http $host)
+  ok "GET /health of agent $host lists the talk action's container ($cid)"
+  r=$(curl -s -m 5 "$AH/log/$cid")
+  [[ $(echo "$r" | jpy "print(sum(1 for l in d['logs'] if 'talk line' in l))") == 2 ]] && ok "GET /log/$cid returns the two lines the container logged" || bad "GET /log" "$r"
+  r=$(curl -s -m 5 "$AH/log/$cid")
+  [[ $(echo "$r" | jpy "print(len(d['logs']))") == 0 ]] && ok "a second GET /log/$cid returns nothing new" || bad "GET /log again" "$r"
+  check "GET /log/abc is 400" [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$AH/log/abc")" == 400 ]
+  check "GET /suspend/987654 (no such container) is 404" [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$AH/suspend/987654")" == 404 ]
+  check "no container of agent $host is frozen before GET /suspend" [ -z "$(frozen_leaves $host)" ]
+  code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$AH/suspend/$cid")
+  [[ $code == 204 ]] && ok "GET /suspend/$cid is 204" || bad "GET /suspend" "$code"
+  check "the container's cgroup is frozen after GET /suspend" poll 2 eval '[[ $(frozen_leaves '"$host"' | wc -l) == 1 ]]'
+  code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$AH/resume/$cid")
+  [[ $code == 204 ]] && ok "GET /resume/$cid is 204" || bad "GET /resume" "$code"
+  check "no container's cgroup is frozen after GET /resume" poll 2 eval '[[ -z "$(frozen_leaves '"$host"')" ]]'
+  r=$(invoke "$C1" talk)
+  [[ $(echo "$r" | jpy "print(d['response']['result']['n'])" 2>/dev/null) == 3 ]] && ok "the resumed container runs the next activation (third run)" || bad "run after resume" "$r"
+fi
 
 # --- controller kill: the scheduler reclaims its leases ---------------------------------------
 invoke "$C2" who >/dev/null # c2 holds a lease now (or again)
@@ -185,7 +224,10 @@ else
   [[ $(echo "$r" | jpy "print(d['response']['status'])" 2>/dev/null) == "whisk internal error" ]] && ok "the run on the killed agent $victim ended as a whisk error" || bad "run on a killed agent" "$r"
   [[ "$r" == *"$victim"* ]] && ok "its error names the lost agent $victim" || bad "error names the agent" "$r"
   ((ms < 1500)) && ok "the controller answered ${ms} ms after the kill (under 1.5 s)" || bad "answer after the agent kill" "$ms ms"
-  check "the scheduler shows $victim offline within 1 s" poll 1 eval '[[ $(agent_state '"$victim"') == offline ]]'
+  check "the scheduler shows $victim offline" poll 3 eval '[[ $(agent_state '"$victim"') == offline ]]'
+  seen=$(log_ms scheduler "agent $victim is offline")
+  [[ -n "$seen" ]] && (( seen - t0 / 1000000 < 1000 )) && ok "the scheduler saw $victim go offline $((seen - t0 / 1000000)) ms after the kill (under 1 s)" ||
+    bad "the scheduler saw the killed agent late" "$seen vs $((t0 / 1000000))"
   r=$(invoke "$C1" who)
   [[ $(echo "$r" | jpy "print(d['response']['status'])" 2>/dev/null) == success ]] && ok "new invokes run on the surviving agent" || bad "failover invoke" "$r"
   # the killed agent comes back under its name: it registers again, with nothing left running
@@ -202,8 +244,12 @@ sleep 0.5
 if [[ -z "$frozen" ]]; then
   bad "no agent hosts the second slow run" "$(agents)"
 else
+  t0=$(date +%s%N)
   kill -STOP "${PIDS[$frozen]}"
-  check "the frozen agent $frozen is offline within 3 s" poll 3 eval '[[ $(agent_state '"$frozen"') == offline ]]'
+  check "the frozen agent $frozen goes offline" poll 5 eval '[[ $(agent_state '"$frozen"') == offline ]]'
+  seen=$(log_ms scheduler "agent $frozen is offline")
+  [[ -n "$seen" ]] && (( seen - t0 / 1000000 < 3000 )) && ok "the scheduler saw the frozen $frozen offline $((seen - t0 / 1000000)) ms after SIGSTOP (under 3 s)" ||
+    bad "the scheduler saw the frozen agent late" "$seen vs $((t0 / 1000000))"
   wait $CURL
   r=$(cat "$DIR/slow2.json")
   [[ $(echo "$r" | jpy "print(d['response']['status'])" 2>/dev/null) == "whisk internal error" ]] && ok "the frozen agent's run ended as a whisk error" || bad "run on a frozen agent" "$r"
@@ -223,7 +269,21 @@ check "c1 connects to the restarted scheduler" poll 5 eval '[[ $(grep -c "c1: co
 r=$(invoke "$C1" fresh)
 [[ $(echo "$r" | jpy "print(d['response']['result']['fresh'])" 2>/dev/null) == True ]] && ok "a cold invoke after the restart gets a new container" || bad "cold invoke after the scheduler restart" "$r"
 
+# --- an agent made unhealthy by injected system errors, brought back by the health test ------
+# a3 simulates its containers and has the most free memory: new containers go there
+start a3 "registered with the scheduler" whisk-agent --scheduler=127.0.0.1:$SP --port=0 --http-port=0 --backend=sim --user-memory=65536 --name=a3
+[[ $(put_action "$C1" broken 'sim:system-error') == 200 ]] || bad "broken action created"
+errors=0
+for i in 1 2 3 4 5; do
+  [[ $(invoke "$C1" broken | jpy "print(d['response']['status'])" 2>/dev/null) == "whisk internal error" ]] && errors=$((errors + 1))
+  logged scheduler "agent a3 is unhealthy" && break
+done
+check "runs of the broken action on a3 end as whisk errors ($errors)" [ "$errors" -ge 4 ]
+check "the scheduler marks a3 unhealthy after more than 3 system errors in its last 10 runs" poll 3 logged scheduler "agent a3 is unhealthy"
+check "the health test action brings a3 back to healthy" poll 5 eval 'logged scheduler "agent a3 is healthy (was unhealthy): the health test action passed" && [[ $(agent_state a3) == healthy ]]'
+check "a3 ran the health test action" logged a3 "health test action passed"
+
 # --- orderly stop ----------------------------------------------------------------------------
 check "whisk-controller stops on SIGTERM with exit status 0" stop c1
-for a in a1 a2; do check "whisk-agent $a stops on SIGTERM with exit status 0" stop "$a"; done
+for a in a1 a2 a3; do check "whisk-agent $a stops on SIGTERM with exit status 0" stop "$a"; done
 check "whisk-scheduler stops on SIGTERM with exit status 0" stop scheduler

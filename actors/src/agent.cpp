@@ -1,11 +1,14 @@
 // agent: the containers of one machine. The scheduler asks it to create and delete
 // containers; controllers send runs straight to the containers' proxies. It registers
 // with the scheduler, sends heartbeats, and registers again after losing the connection.
+#include <deque>
 #include <map>
+#include <optional>
 
 #include "remote.hpp"
 #include "whisk/actors/cluster.hpp"
 #include "whisk/actors/container_proxy.hpp"
+#include "whisk/domain.hpp"
 #include "whisk/log.hpp"
 
 namespace whisk {
@@ -32,6 +35,8 @@ struct agent_state {
   bool registered = false;
   std::string last_problem; // logged once per change
   std::int64_t seq = 0;
+  std::deque<run_outcome> window; // how the last 10 runs ended (the scheduler's health view)
+  std::optional<std::uint64_t> probe_container;
 };
 
 using self_ptr = agent_actor::stateful_pointer<agent_state>;
@@ -113,11 +118,75 @@ void connect(self_ptr self) {
 
 void tick(self_ptr self) {
   auto& st = self->state;
-  if (st.registered)
-    self->send(st.scheduler, heartbeat_atom::value, agent_heartbeat{st.cfg.name, ++st.seq, free_memory(st)});
+  if (st.registered) {
+    agent_heartbeat hb{st.cfg.name, ++st.seq, free_memory(st), 0, 0};
+    for (auto o : st.window) {
+      hb.system_errors += o == run_outcome::system_error;
+      hb.timeouts += o == run_outcome::timeout;
+    }
+    self->send(st.scheduler, heartbeat_atom::value, hb);
+  }
   else if (!st.connecting)
     connect(self);
   self->delayed_send(self, st.cfg.heartbeat, timer_atom::value);
+}
+
+bool from_this_node(self_ptr self) {
+  auto s = self->current_sender();
+  return s && s->node() == self->node();
+}
+
+std::uint64_t spawn_container(self_ptr self, const std::string& kind, std::int64_t memory_mb) {
+  auto& st = self->state;
+  auto id = st.next_id++;
+  auto proxy = spawn_container_proxy(self, caf::actor_cast<container_owner>(self), id, st.backend, kind, memory_mb, st.cfg.proxy);
+  st.containers[id] = agent_entry{std::move(proxy), kind, memory_mb, {}, policy::slot_state::starting};
+  log_debug("agent {}: starting container {} ({}, {} MB)", st.cfg.name, id, kind, memory_mb);
+  return id;
+}
+
+// The health test action (main(p){return p}) in a container of its own; a pass clears the
+// window of run outcomes, so the agent reports healthy again.
+void probe(self_ptr self, std::int64_t n, caf::typed_response_promise<bool> rp) {
+  auto& st = self->state;
+  if (!st.probe_container || !st.containers.count(*st.probe_container)) {
+    if (free_memory(st) < 128) {
+      rp.deliver(false);
+      return;
+    }
+    st.probe_container = spawn_container(self, st.cfg.probe_kind, 128);
+  }
+  run_msg m;
+  m.action.ns = "whisk.system";
+  m.action.name = "health";
+  m.action.version = "0.0.1";
+  m.action.revision = "whisk.system/health@probe";
+  m.action.kind = st.cfg.probe_kind;
+  m.action.code = shared_text("function main(p) { return p; }");
+  m.action.timeout_ms = 5000;
+  m.action.memory_mb = 128;
+  m.activation_id = fmt::format("health-probe-{}", n);
+  m.params_json = fmt::format("{{\"probe\":{}}}", n);
+  m.received_ms = now_ms();
+  auto id = *st.probe_container;
+  self->request(st.containers.at(id).proxy, std::chrono::seconds(10), run_atom::value, std::move(m))
+      .then(
+          [self, rp, n, id](run_result& r) mutable {
+            auto want = fmt::format("{{\"probe\":{}}}", n);
+            bool ok = r.status == static_cast<std::int32_t>(activation_status::success) && r.result_json == want;
+            if (ok) {
+              self->state.window.clear();
+              self->state.probe_container.reset();
+              if (auto i = self->state.containers.find(id); i != self->state.containers.end())
+                self->send(i->second.proxy, remove_atom::value);
+            }
+            log_info("agent {}: health test action {} ({})", self->state.cfg.name, ok ? "passed" : "failed", r.result_json);
+            rp.deliver(ok);
+          },
+          [self, rp](caf::error& err) mutable {
+            log_info("agent {}: health test action failed: {}", self->state.cfg.name, self->system().render(err));
+            rp.deliver(false);
+          });
 }
 
 void forget(self_ptr self, std::uint64_t id, const char* why) {
@@ -131,10 +200,27 @@ void forget(self_ptr self, std::uint64_t id, const char* why) {
   st.containers.erase(i);
 }
 
+// An operator's suspend or resume (this node only), passed to the container's proxy.
+template <class Atom>
+caf::result<bool> operate(self_ptr self, std::uint64_t id) {
+  auto i = self->state.containers.find(id);
+  if (!from_this_node(self))
+    return caf::make_error(caf::sec::request_receiver_down, "operator routes are local");
+  if (i == self->state.containers.end())
+    return caf::make_error(caf::sec::invalid_argument, "no such container");
+  auto rp = self->make_response_promise<bool>();
+  self->request(i->second.proxy, std::chrono::seconds(5), Atom::value)
+      .then([rp](bool ok) mutable { rp.deliver(ok); }, [rp](caf::error&) mutable { rp.deliver(false); });
+  return rp;
+}
+
 agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backend> backend, agent_config cfg) {
   auto& st = self->state;
   st.backend = std::move(backend);
   st.cfg = std::move(cfg);
+  st.cfg.proxy.report_runs = true; // the health window counts every run's outcome
+  if (st.cfg.proxy.kept_log_lines == 0)
+    st.cfg.proxy.kept_log_lines = 1000;
   self->set_down_handler([self](caf::down_msg& m) {
     auto& st = self->state;
     if (st.scheduler && m.source == st.scheduler.address()) {
@@ -167,13 +253,8 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
         if (spec.memory_mb > free_memory(st))
           return caf::make_error(caf::sec::runtime_error,
                                  fmt::format("agent {} has {} MB free, not {}", st.cfg.name, free_memory(st), spec.memory_mb));
-        auto id = st.next_id++;
-        auto proxy = spawn_container_proxy(self, caf::actor_cast<container_owner>(self), id, st.backend, spec.kind,
-                                           spec.memory_mb, st.cfg.proxy);
-        auto& e = st.containers[id];
-        e = agent_entry{std::move(proxy), spec.kind, spec.memory_mb, {}, policy::slot_state::starting};
-        log_debug("agent {}: starting container {} ({}, {} MB)", st.cfg.name, id, spec.kind, spec.memory_mb);
-        return describe(st, id, e);
+        auto id = spawn_container(self, spec.kind, spec.memory_mb);
+        return describe(st, id, st.containers.at(id));
       },
       [self](delete_atom, std::uint64_t id) {
         if (!from_scheduler(self))
@@ -183,11 +264,44 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
           self->send(i->second.proxy, remove_atom::value);
       },
       [self](health_atom) -> agent_status { return status_of(self->state); },
+      [self](probe_atom, std::int64_t n) -> caf::result<bool> {
+        auto& st = self->state;
+        auto s = self->current_sender();
+        if (!st.scheduler || !s || s->node() != st.scheduler.node())
+          return false; // the scheduler's node only
+        auto rp = self->make_response_promise<bool>();
+        probe(self, n, rp);
+        return rp;
+      },
+      [self](suspend_atom, std::uint64_t id) -> caf::result<bool> {
+        return operate<suspend_atom>(self, id);
+      },
+      [self](resume_atom, std::uint64_t id) -> caf::result<bool> {
+        return operate<resume_atom>(self, id);
+      },
+      [self](log_atom, std::uint64_t id) -> caf::result<std::vector<std::string>> {
+        auto i = self->state.containers.find(id);
+        if (!from_this_node(self))
+          return caf::make_error(caf::sec::request_receiver_down, "operator routes are local");
+        if (i == self->state.containers.end())
+          return caf::make_error(caf::sec::invalid_argument, "no such container");
+        auto rp = self->make_response_promise<std::vector<std::string>>();
+        self->request(i->second.proxy, std::chrono::seconds(5), log_atom::value)
+            .then([rp](std::vector<std::string>& lines) mutable { rp.deliver(std::move(lines)); },
+                  [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
       [self](container_atom, container_event& ev) {
         auto& st = self->state;
         auto i = st.containers.find(ev.id);
         if (i == st.containers.end() || caf::actor_cast<caf::actor_addr>(self->current_sender()) != i->second.proxy.address())
           return; // only a container's own proxy reports on it
+        if (ev.run_outcome != static_cast<std::int32_t>(run_outcome::none)) { // a run ended
+          st.window.push_back(static_cast<run_outcome>(std::clamp(ev.run_outcome, 0, 3)));
+          if (st.window.size() > 10)
+            st.window.pop_front();
+          return;
+        }
         auto s = static_cast<policy::slot_state>(ev.state);
         if (s == policy::slot_state::removing) {
           forget(self, ev.id, "removed");

@@ -18,6 +18,9 @@ struct agent_proxy_state {
   scheduler_config cfg;
   policy::agent_health health = policy::agent_health::healthy;
   caf::actor_clock::time_point last_heartbeat{};
+  caf::actor_clock::time_point next_probe{};
+  bool probing = false;
+  std::int64_t probes = 0;
 };
 
 using self_ptr = agent_proxy_actor::stateful_pointer<agent_proxy_state>;
@@ -48,9 +51,17 @@ agent_proxy_actor::behavior_type agent_proxy(self_ptr self, std::string name, ag
   });
   self->delayed_send(self, st.cfg.tick, timer_atom::value);
   return {
-      [self](heartbeat_atom, const agent_heartbeat&) {
-        self->state.last_heartbeat = self->clock().now();
-        if (self->state.health == policy::agent_health::offline)
+      [self](heartbeat_atom, const agent_heartbeat& hb) {
+        auto& st = self->state;
+        st.last_heartbeat = self->clock().now();
+        // as OpenWhisk's invoker supervision: more than 3 of the last 10 runs timed out
+        // (unresponsive) or ended in a system error (unhealthy)
+        if (hb.timeouts > 3)
+          become(self, policy::agent_health::unresponsive, fmt::format("{} of its last 10 runs timed out", hb.timeouts));
+        else if (hb.system_errors > 3)
+          become(self, policy::agent_health::unhealthy,
+                 fmt::format("{} of its last 10 runs ended in a system error", hb.system_errors));
+        else if (st.health == policy::agent_health::offline)
           become(self, policy::agent_health::healthy, "heartbeats are back");
       },
       [self](timer_atom) {
@@ -59,6 +70,24 @@ agent_proxy_actor::behavior_type agent_proxy(self_ptr self, std::string name, ag
         if (silent > st.cfg.heartbeat_timeout)
           become(self, policy::agent_health::offline,
                  fmt::format("no heartbeat for {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()));
+        bool sick = st.health == policy::agent_health::unhealthy || st.health == policy::agent_health::unresponsive;
+        if (sick && !st.probing && self->clock().now() >= st.next_probe) {
+          st.probing = true;
+          auto n = ++st.probes;
+          self->request(st.agent, std::chrono::seconds(15), probe_atom::value, n)
+              .then(
+                  [self](bool passed) {
+                    auto& st = self->state;
+                    st.probing = false;
+                    st.next_probe = self->clock().now() + st.cfg.probe_interval;
+                    if (passed)
+                      become(self, policy::agent_health::healthy, "the health test action passed");
+                  },
+                  [self](caf::error&) {
+                    self->state.probing = false;
+                    self->state.next_probe = self->clock().now() + self->state.cfg.probe_interval;
+                  });
+        }
         self->delayed_send(self, st.cfg.tick, timer_atom::value);
       },
   };

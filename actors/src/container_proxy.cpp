@@ -54,12 +54,40 @@ struct proxy_state {
   // the time the container last became idle.
   caf::actor_clock::time_point idle_since{};
   caf::actor_clock::time_point next_check = caf::actor_clock::time_point::max(); // earliest pending check
+  std::deque<std::string> kept_logs; // for the owner's GET /log: newest lines since the last read
+  std::size_t kept_bytes = 0;
+  std::optional<caf::typed_response_promise<bool>> operator_op; // a suspend / resume asked by the owner
 };
 
 using self_ptr = proxy_actor::stateful_pointer<proxy_state>;
 
 void begin_remove(self_ptr self, const char* reason);
 void drain(self_ptr self);
+
+void keep_logs(self_ptr self, const std::vector<std::string>& lines) {
+  auto& st = self->state;
+  if (st.cfg.kept_log_lines == 0)
+    return;
+  for (auto& l : lines) {
+    st.kept_logs.push_back(l);
+    st.kept_bytes += l.size();
+    while (st.kept_logs.size() > st.cfg.kept_log_lines || st.kept_bytes > st.cfg.kept_log_bytes) {
+      st.kept_bytes -= st.kept_logs.front().size();
+      st.kept_logs.pop_front();
+    }
+  }
+}
+
+bool from_owner(self_ptr self) {
+  return caf::actor_cast<caf::actor_addr>(self->current_sender()) == self->state.pool.address();
+}
+
+void answer_operator(self_ptr self, bool ok) {
+  if (self->state.operator_op) {
+    self->state.operator_op->deliver(ok);
+    self->state.operator_op.reset();
+  }
+}
 
 void set_status(self_ptr self, proxy_status s) {
   log_debug("proxy {}: {} -> {}", self->state.id, to_string(self->state.status), to_string(s));
@@ -343,6 +371,14 @@ void on_run(self_ptr self, backend_event& ev) {
   if (ev.init_us >= 0) // the backend prepared a cold runtime for this run (an isolate on a new worker)
     r.init_ms = std::max<std::int64_t>(r.init_ms, 0) + ev.init_us / 1000;
   r.logs.insert(r.logs.end(), std::make_move_iterator(ev.logs.begin()), std::make_move_iterator(ev.logs.end()));
+  keep_logs(self, r.logs);
+  if (st.cfg.report_runs) {
+    auto o = r.timed_out ? run_outcome::timeout
+                         : r.status == static_cast<std::int32_t>(activation_status::whisk_error) ? run_outcome::system_error
+                                                                                                 : run_outcome::fine;
+    self->send(st.pool, container_atom::value,
+               container_event{st.id, static_cast<std::int32_t>(policy::slot_state::busy), {}, static_cast<std::int32_t>(o)});
+  }
   pr.rp.deliver(std::move(r));
   if (out.kind != container::outcome_kind::ok) {
     begin_remove(self, "the container failed during a run");
@@ -355,6 +391,7 @@ void on_suspended(self_ptr self, bool ok) {
   auto& st = self->state;
   if (st.status != proxy_status::pausing)
     return;
+  answer_operator(self, ok);
   if (ok) {
     set_status(self, proxy_status::paused);
     report(self, policy::slot_state::paused);
@@ -371,6 +408,7 @@ void on_suspended(self_ptr self, bool ok) {
 void on_resumed(self_ptr self, bool ok) {
   if (self->state.status != proxy_status::resuming)
     return;
+  answer_operator(self, ok);
   if (!ok) {
     begin_remove(self, "resume failed");
     return;
@@ -437,6 +475,38 @@ proxy_actor::behavior_type container_proxy(self_ptr self, container_owner pool, 
         return rp;
       },
       [self](remove_atom) { begin_remove(self, "removed by the pool"); },
+      [self](suspend_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!from_owner(self) || st.operator_op)
+          return false;
+        if (st.status == proxy_status::paused)
+          return true;
+        if (st.status != proxy_status::ready || !st.running.empty() || !st.buffered.empty())
+          return false; // only an idle container is paused (a busy one pauses itself when idle)
+        st.operator_op = self->make_response_promise<bool>();
+        set_status(self, proxy_status::pausing);
+        st.backend->suspend(st.cid, notify_flag(self, backend_op::suspend));
+        return *st.operator_op;
+      },
+      [self](resume_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!from_owner(self) || st.operator_op)
+          return false;
+        if (st.status != proxy_status::paused)
+          return st.status == proxy_status::ready || st.status == proxy_status::running;
+        st.operator_op = self->make_response_promise<bool>();
+        begin_resume(self);
+        return *st.operator_op;
+      },
+      [self](log_atom) -> std::vector<std::string> {
+        if (!from_owner(self))
+          return {};
+        std::vector<std::string> out(std::make_move_iterator(self->state.kept_logs.begin()),
+                                     std::make_move_iterator(self->state.kept_logs.end()));
+        self->state.kept_logs.clear();
+        self->state.kept_bytes = 0;
+        return out;
+      },
       [self](backend_atom, backend_event& ev) {
         if (ev.token != self->state.token) {
           log_warn("proxy {}: dropped a backend event that did not come from its backend", self->state.id);

@@ -84,6 +84,10 @@ void sim_backend::run(container_id id, run_request req, op_done done) {
         out.kind = outcome_kind::exited;
         out.output = "exit status 1";
         i->second.dead = true;
+      } else if (code.find("sim:system-error") != std::string::npos) {
+        out.kind = outcome_kind::failed;
+        out.output = "a system error injected by sim:system-error";
+        i->second.dead = true;
       } else if (code.find("sim:oom") != std::string::npos) {
         out.kind = outcome_kind::oom;
         i->second.dead = true;

@@ -18,6 +18,7 @@ struct agent_config {
   std::uint16_t scheduler_port = 0;
   std::int64_t user_memory_mb = 2048;
   caf::timespan heartbeat = std::chrono::milliseconds(250);
+  std::string probe_kind = "nodejs:20"; // the kind of the health test action's container
   proxy_config proxy;
 };
 
@@ -32,6 +33,8 @@ struct scheduler_config {
   // no heartbeat for this long: the agent is offline and gets no new containers
   caf::timespan heartbeat_timeout = std::chrono::milliseconds(1500);
   caf::timespan tick = std::chrono::milliseconds(250);
+  // an unhealthy or unresponsive agent runs the health test action this often
+  caf::timespan probe_interval = std::chrono::seconds(1);
   std::function<void(fleet_snapshot)> publish; // called from the scheduler's thread
 };
 

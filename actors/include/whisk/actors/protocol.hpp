@@ -32,6 +32,10 @@ using lease_atom = caf::atom_constant<caf::atom("lease")>;       // container_bu
 using create_atom = caf::atom_constant<caf::atom("create")>;
 using delete_atom = caf::atom_constant<caf::atom("delete")>;     // container_deletion
 using health_atom = caf::atom_constant<caf::atom("health")>;
+using suspend_atom = caf::atom_constant<caf::atom("suspend")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using log_atom = caf::atom_constant<caf::atom("log")>;
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
 
 // ---- messages -----------------------------------------------------------------------
 
@@ -154,11 +158,13 @@ struct container_event {
   std::uint64_t id = 0;       // the pool's id of the proxy
   std::int32_t state = 0;     // policy::slot_state
   std::string action_key;     // ready: the action it was initialized for
+  std::int32_t run_outcome = 0; // run_outcome: a run ended (only to owners that asked for it)
 };
+enum class run_outcome : std::int32_t { none, fine, system_error, timeout };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, container_event& x) {
-  return f(caf::meta::type_name("container_event"), x.id, x.state, x.action_key);
+  return f(caf::meta::type_name("container_event"), x.id, x.state, x.action_key, x.run_outcome);
 }
 
 struct pool_stats {
@@ -183,6 +189,9 @@ typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
 using proxy_actor = caf::typed_actor<
     caf::replies_to<run_atom, run_msg>::with<run_result>,
     caf::reacts_to<remove_atom>,                           // evict / shut down
+    caf::replies_to<suspend_atom>::with<bool>,             // operator pause (from its owner only)
+    caf::replies_to<resume_atom>::with<bool>,              // operator resume (from its owner only)
+    caf::replies_to<log_atom>::with<std::vector<std::string>>, // log lines since the last read (owner only)
     caf::reacts_to<backend_atom, backend_event>,           // backend completions (internal)
     caf::reacts_to<timer_atom, std::int32_t, std::uint64_t>>; // pause / idle timers (internal)
 
@@ -310,10 +319,13 @@ struct agent_heartbeat {
   std::string name;
   std::int64_t seq = 0;
   std::int64_t free_memory_mb = 0;
+  // of the agent's last 10 runs: how many ended in a system error, how many timed out
+  std::int32_t system_errors = 0;
+  std::int32_t timeouts = 0;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, agent_heartbeat& x) {
-  return f(caf::meta::type_name("agent_heartbeat"), x.name, x.seq, x.free_memory_mb);
+  return f(caf::meta::type_name("agent_heartbeat"), x.name, x.seq, x.free_memory_mb, x.system_errors, x.timeouts);
 }
 
 // What an agent holds: its answer to a health probe, and its registration.
@@ -335,7 +347,11 @@ typename Inspector::result_type inspect(Inspector& f, agent_status& x) {
 using agent_actor = caf::typed_actor<
     caf::replies_to<create_atom, container_spec>::with<container_descriptor>,
     caf::reacts_to<delete_atom, std::uint64_t>,            // container_deletion
-    caf::replies_to<health_atom>::with<agent_status>,      // health probe
+    caf::replies_to<health_atom>::with<agent_status>,      // its containers (scheduler, operators)
+    caf::replies_to<probe_atom, std::int64_t>::with<bool>, // run the health test action (scheduler only)
+    caf::replies_to<suspend_atom, std::uint64_t>::with<bool>, // operator routes (this node only)
+    caf::replies_to<resume_atom, std::uint64_t>::with<bool>,
+    caf::replies_to<log_atom, std::uint64_t>::with<std::vector<std::string>>,
     caf::reacts_to<container_atom, container_event>,       // from its proxies (local only)
     caf::reacts_to<timer_atom>>;                           // heartbeat / reconnect (local only)
 
@@ -356,6 +372,9 @@ using scheduler_actor = caf::typed_actor<
 struct proxy_config {
   caf::timespan pause_grace = std::chrono::milliseconds(50);
   caf::timespan idle_timeout = std::chrono::minutes(10);
+  bool report_runs = false;        // tell the owner how each run ended (an agent's health window)
+  std::size_t kept_log_lines = 0;  // for an agent's GET /log: the newest lines since the last read
+  std::size_t kept_log_bytes = 1 << 20;
 };
 
 struct pool_config {

@@ -22,6 +22,7 @@ struct sim_model {
 //   "sim:timeout"    runs never answer (time out at the limit)
 //   "sim:crash"      the runtime exits during a run
 //   "sim:oom"        the runtime is killed for memory during a run
+//   "sim:system-error" the backend fails the run (a whisk error: counts against an agent's health)
 //   "sim:sleep=N"    a run takes N ms instead of the model's run latency
 //   "sim:fault"      run() throws in its caller (fault injection: the caller's actor dies)
 // A run otherwise answers its "value" object.
