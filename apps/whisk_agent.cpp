@@ -15,6 +15,7 @@
 #include "whisk/http/server.hpp"
 #include "whisk/json.hpp"
 #include "whisk/log.hpp"
+#include "whisk/policy/stem_cells.hpp"
 
 using namespace whisk;
 
@@ -33,6 +34,7 @@ struct agent_options : caf::actor_system_config {
   std::int64_t idle_timeout = 600000;
   std::string log_level = "info";
   std::string probe_kind = "nodejs:20";
+  std::string stem_cells = "nodejs:20:256:1";
   backend_options containers;
 
   agent_options() {
@@ -48,7 +50,8 @@ struct agent_options : caf::actor_system_config {
         .add(pause_grace, "pause-grace", "ms an idle container stays unpaused (default: 50)")
         .add(idle_timeout, "idle-timeout", "ms an idle container lives before it is removed (default: 600000)")
         .add(log_level, "log-level", "debug, info, warn or error (default: 'info')")
-        .add(probe_kind, "probe-kind", "kind of the health test action's container (default: 'nodejs:20')");
+        .add(probe_kind, "probe-kind", "kind of the health test action's container (default: 'nodejs:20')")
+        .add(stem_cells, "stem-cells", "prewarmed containers the scheduler hands out, kind:memoryMB:count separated by commas, or none (default: 'nodejs:20:256:1')");
     containers.add_to(custom_options_);
     load<caf::io::middleman>();
     whisk::add_message_types(*this);
@@ -161,6 +164,12 @@ int run(caf::actor_system& sys, const agent_options& o, const sigset_t& signals)
   }
   cfg.user_memory_mb = o.user_memory;
   cfg.probe_kind = o.probe_kind;
+  auto stems = policy::parse_stem_cells(o.stem_cells);
+  if (!stems) {
+    log_error("{}", stems.err().message);
+    return 2;
+  }
+  cfg.stem_cells = *stems;
   cfg.proxy.pause_grace = std::chrono::milliseconds(o.pause_grace);
   cfg.proxy.idle_timeout = std::chrono::milliseconds(o.idle_timeout);
   auto hosted = make_backend(sys, o.containers, "agent-" + cfg.name, false);

@@ -123,9 +123,12 @@ check "scheduler /metrics counts 2 controllers" poll 2 eval '[[ "$(metric whisk_
 # A container says who it is: a random id per runtime and a count of its runs.
 [[ $(put_action "$C1" who 'const id = Math.random().toString(36).slice(2); let runs = 0;
 function main() { runs++; return { id, runs }; }') == 200 ]] && ok "action created through c1" || bad "action created through c1"
+check "each agent starts its stem cell and the scheduler hears of both" poll 10 eval '[[ $(agents | jpy "print(sum(a[\"containers\"].get(\"stem\", 0) for a in d))") == 2 ]]'
 r=$(invoke "$C1" who)
 id1=$(echo "$r" | jpy "print(d['response']['result']['id'])" 2>/dev/null)
 [[ -n "$id1" && $(echo "$r" | jpy "print(d['response']['status'])") == success ]] && ok "first invoke through c1 runs on an allocated container" || bad "first invoke through c1" "$r"
+check "that container was an agent's stem cell" poll 2 eval '[[ "$(metric '"'"'whisk_allocations_total{kind="stem-cell"}'"'"')" == 1 ]]'
+check "the agent starts a new stem cell in its place" poll 10 eval '[[ $(agents | jpy "print(sum(a[\"containers\"].get(\"stem\", 0) for a in d))") == 2 ]]'
 r=$(invoke "$C1" who)
 [[ $(echo "$r" | jpy "print(d['response']['result']['id'], d['response']['result']['runs'])") == "$id1 2" ]] && ok "second invoke through c1 is warm (same container, second run)" || bad "warm invoke through c1" "$r"
 

@@ -21,6 +21,7 @@ struct agent_entry {
   std::int64_t memory_mb = 0;
   std::string action_key;
   policy::slot_state state = policy::slot_state::starting;
+  bool bound = false; // created for an allocation (not a stem cell of the agent's own)
 };
 
 struct agent_state {
@@ -145,6 +146,25 @@ std::uint64_t spawn_container(self_ptr self, const std::string& kind, std::int64
   return id;
 }
 
+// Stem cells the agent keeps (as whisk-node's pool does); the scheduler hears of each
+// and hands it out as the allocation of a new action's first container.
+void refill_stem_cells(self_ptr self) {
+  auto& st = self->state;
+  std::vector<policy::container_info> view;
+  for (auto& [id, e] : st.containers) {
+    policy::container_info c;
+    c.id = id;
+    c.state = e.state;
+    c.kind = e.kind;
+    c.memory_mb = e.memory_mb;
+    // a container made for an allocation is no stem cell, even before its action is known
+    c.action_key = e.action_key.empty() && e.bound ? std::string("(allocated)") : e.action_key;
+    view.push_back(std::move(c));
+  }
+  for (auto& s : policy::missing_stem_cells(view, st.cfg.stem_cells, st.cfg.user_memory_mb))
+    spawn_container(self, s.kind, s.memory_mb);
+}
+
 // The health test action (main(p){return p}) in a container of its own; a pass clears the
 // window of run outcomes, so the agent reports healthy again.
 void probe(self_ptr self, std::int64_t n, caf::typed_response_promise<bool> rp) {
@@ -198,6 +218,8 @@ void forget(self_ptr self, std::uint64_t id, const char* why) {
   i->second.state = policy::slot_state::removing;
   tell_scheduler(self, id, i->second);
   st.containers.erase(i);
+  if (!st.cfg.stem_cells.empty())
+    refill_stem_cells(self);
 }
 
 // An operator's suspend or resume (this node only), passed to the container's proxy.
@@ -242,6 +264,7 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
     if (m.reason != caf::exit_reason::normal)
       self->quit(m.reason);
   });
+  refill_stem_cells(self);
   tick(self);
   return {
       [self](create_atom, container_spec& spec) -> caf::result<container_descriptor> {
@@ -254,6 +277,7 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
           return caf::make_error(caf::sec::runtime_error,
                                  fmt::format("agent {} has {} MB free, not {}", st.cfg.name, free_memory(st), spec.memory_mb));
         auto id = spawn_container(self, spec.kind, spec.memory_mb);
+        st.containers.at(id).bound = true;
         return describe(st, id, st.containers.at(id));
       },
       [self](delete_atom, std::uint64_t id) {
@@ -307,9 +331,13 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
           forget(self, ev.id, "removed");
           return;
         }
-        if (s == policy::slot_state::ready)
+        if (s == policy::slot_state::ready) {
           i->second.action_key = ev.action_key;
+          i->second.bound = true;
+        }
         i->second.state = s;
+        if (s == policy::slot_state::ready && !st.cfg.stem_cells.empty())
+          refill_stem_cells(self); // a stem cell may have been taken
         if (s == policy::slot_state::paused || s == policy::slot_state::stem)
           tell_scheduler(self, ev.id, i->second);
       },

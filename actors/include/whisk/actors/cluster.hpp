@@ -19,6 +19,7 @@ struct agent_config {
   std::int64_t user_memory_mb = 2048;
   caf::timespan heartbeat = std::chrono::milliseconds(250);
   std::string probe_kind = "nodejs:20"; // the kind of the health test action's container
+  std::vector<policy::stem_cell_config> stem_cells; // kept started for the scheduler to allocate
   proxy_config proxy;
 };
 
