@@ -1,5 +1,7 @@
 #include "backend_options.hpp"
 
+#include "whisk/actors/front.hpp"
+
 #include <fmt/format.h>
 
 #include "whisk/container/process_backend.hpp"
@@ -12,14 +14,6 @@
 namespace whisk {
 
 namespace {
-
-template <class T>
-std::string with_default(const char* text, const T& value) {
-  if constexpr (std::is_same_v<T, std::string>)
-    return fmt::format("{} (default: '{}')", text, value);
-  else
-    return fmt::format("{} (default: {})", text, value);
-}
 
 #ifdef WHISK_HAS_V8
 void add_isolate_metrics(const isolate::isolate_backend& b, std::vector<metrics::sample>& out) {

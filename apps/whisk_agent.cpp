@@ -3,6 +3,8 @@
 // with the scheduler), publish it for controllers, and serve its operator routes.
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+
+#include "app_main.hpp"
 #include <csignal>
 #include <iostream>
 #include <mutex>
@@ -246,19 +248,5 @@ int run(caf::actor_system& sys, const agent_options& o, const sigset_t& signals)
 } // namespace
 
 int main(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-  agent_options cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "whisk-agent: " << caf::to_string(err) << " (see --help)\n";
-    return 2;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
-  caf::actor_system sys{cfg};
-  return run(sys, cfg, signals);
+  return app_main<agent_options>(argc, argv, "whisk-agent", run);
 }

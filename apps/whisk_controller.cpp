@@ -3,6 +3,8 @@
 // whisk-scheduler and sends runs straight to their agents.
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+
+#include "app_main.hpp"
 #include <csignal>
 #include <iostream>
 
@@ -76,19 +78,5 @@ int run(caf::actor_system& sys, const controller_options& o, const sigset_t& sig
 } // namespace
 
 int main(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-  controller_options cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "whisk-controller: " << caf::to_string(err) << " (see --help)\n";
-    return 2;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
-  caf::actor_system sys{cfg};
-  return run(sys, cfg, signals);
+  return app_main<controller_options>(argc, argv, "whisk-controller", run);
 }

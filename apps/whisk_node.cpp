@@ -3,6 +3,8 @@
 // (then drain, destroy every container and flush the store).
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+
+#include "app_main.hpp"
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -88,21 +90,5 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
 } // namespace
 
 int main(int argc, char** argv) {
-  // Signals are taken by sigwait in main: block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-
-  node_config cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "whisk-node: " << caf::to_string(err) << " (see --help)\n";
-    return 2;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
-  caf::actor_system sys{cfg};
-  return run_node(sys, cfg, signals);
+  return app_main<node_config>(argc, argv, "whisk-node", run_node);
 }

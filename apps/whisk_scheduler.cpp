@@ -3,6 +3,8 @@
 // GET /agents and GET /metrics to operators until SIGTERM/SIGINT.
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+
+#include "app_main.hpp"
 #include <csignal>
 #include <iostream>
 #include <mutex>
@@ -116,19 +118,5 @@ int run(caf::actor_system& sys, const scheduler_options& o, const sigset_t& sign
 } // namespace
 
 int main(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-  scheduler_options cfg;
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "whisk-scheduler: " << caf::to_string(err) << " (see --help)\n";
-    return 2;
-  }
-  if (cfg.cli_helptext_printed)
-    return 0;
-  caf::actor_system sys{cfg};
-  return run(sys, cfg, signals);
+  return app_main<scheduler_options>(argc, argv, "whisk-scheduler", run);
 }

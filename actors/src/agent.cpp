@@ -76,9 +76,41 @@ void tell_scheduler(self_ptr self, std::uint64_t id, const agent_entry& e) {
     self->send(self->state.scheduler, container_atom::value, self->state.cfg.name, describe(self->state, id, e));
 }
 
+void register_with(self_ptr self, scheduler_actor sched) {
+  auto& st = self->state;
+  self->monitor(sched);
+  peer_hello hello;
+  hello.name = st.cfg.name;
+  self->request(sched, std::chrono::seconds(3), register_atom::value, hello, caf::actor_cast<agent_actor>(self), status_of(st))
+      .then(
+          [self, sched](std::string& refusal) {
+            auto& st = self->state;
+            st.connecting = false;
+            if (!refusal.empty()) {
+              problem(self, "the scheduler refused the registration: " + refusal);
+              self->demonitor(sched.address());
+              return;
+            }
+            st.scheduler = sched;
+            st.registered = true;
+            st.last_problem.clear();
+            log_info("agent {}: registered with the scheduler at {}:{} ({} container(s) reported)", st.cfg.name,
+                     st.cfg.scheduler_host, st.cfg.scheduler_port, st.containers.size());
+          },
+          [self, sched](caf::error& err) {
+            self->state.connecting = false;
+            self->demonitor(sched.address());
+            problem(self, "registration failed: " + self->system().render(err) + "; retrying");
+          });
+}
+
 void connect(self_ptr self) {
   auto& st = self->state;
   st.connecting = true;
+  if (st.cfg.scheduler) { // wired in this process
+    register_with(self, st.cfg.scheduler);
+    return;
+  }
   connect_async(self, st.cfg.scheduler_host, st.cfg.scheduler_port, std::chrono::seconds(2),
                 [self](caf::strong_actor_ptr p, std::string why) {
                   auto& st = self->state;
@@ -88,32 +120,7 @@ void connect(self_ptr self) {
                                               st.cfg.scheduler_port, why));
                     return;
                   }
-                  auto sched = caf::actor_cast<scheduler_actor>(p);
-                  self->monitor(sched);
-                  peer_hello hello;
-                  hello.name = st.cfg.name;
-                  self->request(sched, std::chrono::seconds(3), register_atom::value, hello,
-                                caf::actor_cast<agent_actor>(self), status_of(st))
-                      .then(
-                          [self, sched](std::string& refusal) {
-                            auto& st = self->state;
-                            st.connecting = false;
-                            if (!refusal.empty()) {
-                              problem(self, "the scheduler refused the registration: " + refusal);
-                              self->demonitor(sched.address());
-                              return;
-                            }
-                            st.scheduler = sched;
-                            st.registered = true;
-                            st.last_problem.clear();
-                            log_info("agent {}: registered with the scheduler at {}:{} ({} container(s) reported)",
-                                     st.cfg.name, st.cfg.scheduler_host, st.cfg.scheduler_port, st.containers.size());
-                          },
-                          [self, sched](caf::error& err) {
-                            self->state.connecting = false;
-                            self->demonitor(sched.address());
-                            problem(self, "registration failed: " + self->system().render(err) + "; retrying");
-                          });
+                  register_with(self, caf::actor_cast<scheduler_actor>(p));
                 });
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "remote.hpp"
+#include "run_results.hpp"
 #include "whisk/actors/cluster.hpp"
 #include "whisk/domain.hpp"
 #include "whisk/log.hpp"
@@ -76,16 +77,6 @@ void problem(self_ptr self, std::string text) {
   self->state.last_problem = std::move(text);
 }
 
-run_result ended(const run_msg& m, std::string message, bool rejected = false) {
-  run_result r;
-  r.activation_id = m.activation_id;
-  r.status = static_cast<std::int32_t>(activation_status::whisk_error);
-  r.result_json = json::dump(json::object{{"error", std::move(message)}});
-  r.start_ms = r.end_ms = now_ms();
-  r.rejected = rejected;
-  return r;
-}
-
 void report(self_ptr self, const container_ref& ref, lease_change c) {
   if (self->state.scheduler)
     self->send(self->state.scheduler, lease_atom::value, lease_report{ref, static_cast<std::int32_t>(c)});
@@ -137,7 +128,7 @@ void link_agent(self_ptr self, const std::string& name, const std::string& host,
 void drop_lease(self_ptr self, std::map<container_ref, lease>::iterator i, const std::string& why, bool release) {
   auto& st = self->state;
   for (auto& [aid, p] : i->second.running)
-    p.rp.deliver(ended(p.msg, why));
+    p.rp.deliver(whisk_error(p.msg.activation_id, why));
   self->demonitor(i->second.proxy.address());
   if (release)
     report(self, i->first, lease_change::release);
@@ -193,7 +184,7 @@ void dispatch(self_ptr self, const container_ref& ref, lease& l, pending p) {
               return;
             auto p = std::move(i->second.running.at(aid));
             i->second.running.erase(aid);
-            p.rp.deliver(ended(p.msg, fmt::format("The container on agent {} did not answer: {}", ref.agent,
+            p.rp.deliver(whisk_error(p.msg.activation_id, fmt::format("The container on agent {} did not answer: {}", ref.agent,
                                                   self->system().render(err))));
             // an agent that lets a run go unanswered past its limit is not trusted with more
             drop_lease(self, i, "The container on agent " + ref.agent + " stopped answering.", true);
@@ -258,9 +249,11 @@ void request_containers(self_ptr self, const std::string& key) {
                 continue;
               }
               self->monitor(d.proxy);
-              link_agent(self, d.ref.agent, g.agent_host, g.agent_port);
+              bool local = d.proxy->node() == self->node(); // wired in this process: nothing to connect
+              if (!local)
+                link_agent(self, d.ref.agent, g.agent_host, g.agent_port);
               auto& l = st.leases[d.ref];
-              l.connected = st.agents[d.ref.agent].handle != nullptr;
+              l.connected = local || st.agents[d.ref.agent].handle != nullptr;
               l.proxy = d.proxy;
               l.action_key = key;
               l.concurrency = std::max<std::int64_t>(1, q->second.runs.front().p.msg.action.concurrency);
@@ -291,10 +284,48 @@ void request_containers(self_ptr self, const std::string& key) {
           });
 }
 
+void say_hello(self_ptr self, scheduler_actor sched) {
+  auto& st = self->state;
+  self->monitor(sched);
+  peer_hello hello;
+  hello.name = st.cfg.name;
+  for (auto& [ref, l] : st.leases)
+    hello.leases.push_back(ref);
+  self->request(sched, std::chrono::seconds(3), hello_atom::value, std::move(hello))
+      .then(
+          [self, sched](std::string& refusal) {
+            auto& st = self->state;
+            st.connecting = false;
+            if (!refusal.empty()) {
+              self->demonitor(sched.address());
+              problem(self, "the scheduler refused this controller: " + refusal);
+              return;
+            }
+            st.scheduler = sched;
+            st.last_problem.clear();
+            log_info("controller {}: connected to the scheduler at {}:{} ({} lease(s) kept)", st.cfg.name,
+                     st.cfg.scheduler_host, st.cfg.scheduler_port, st.leases.size());
+            std::vector<std::string> keys;
+            for (auto& [key, q] : st.queues)
+              keys.push_back(key);
+            for (auto& key : keys)
+              request_containers(self, key);
+          },
+          [self, sched](caf::error& err) {
+            self->state.connecting = false;
+            self->demonitor(sched.address());
+            problem(self, "the scheduler did not take the hello: " + self->system().render(err));
+          });
+}
+
 void connect(self_ptr self) {
   auto& st = self->state;
   st.connecting = true;
   st.next_connect = self->clock().now() + std::chrono::milliseconds(500);
+  if (st.cfg.scheduler) { // wired in this process
+    say_hello(self, st.cfg.scheduler);
+    return;
+  }
   connect_async(self, st.cfg.scheduler_host, st.cfg.scheduler_port, std::chrono::seconds(2),
                 [self](caf::strong_actor_ptr p, std::string why) {
                   auto& st = self->state;
@@ -304,37 +335,7 @@ void connect(self_ptr self) {
                                               st.cfg.scheduler_host, st.cfg.scheduler_port, why));
                     return;
                   }
-                  auto sched = caf::actor_cast<scheduler_actor>(p);
-                  self->monitor(sched);
-                  peer_hello hello;
-                  hello.name = st.cfg.name;
-                  for (auto& [ref, l] : st.leases)
-                    hello.leases.push_back(ref);
-                  self->request(sched, std::chrono::seconds(3), hello_atom::value, std::move(hello))
-                      .then(
-                          [self, sched](std::string& refusal) {
-                            auto& st = self->state;
-                            st.connecting = false;
-                            if (!refusal.empty()) {
-                              self->demonitor(sched.address());
-                              problem(self, "the scheduler refused this controller: " + refusal);
-                              return;
-                            }
-                            st.scheduler = sched;
-                            st.last_problem.clear();
-                            log_info("controller {}: connected to the scheduler at {}:{} ({} lease(s) kept)", st.cfg.name,
-                                     st.cfg.scheduler_host, st.cfg.scheduler_port, st.leases.size());
-                            std::vector<std::string> keys;
-                            for (auto& [key, q] : st.queues)
-                              keys.push_back(key);
-                            for (auto& key : keys)
-                              request_containers(self, key);
-                          },
-                          [self, sched](caf::error& err) {
-                            self->state.connecting = false;
-                            self->demonitor(sched.address());
-                            problem(self, "the scheduler did not take the hello: " + self->system().render(err));
-                          });
+                  say_hello(self, caf::actor_cast<scheduler_actor>(p));
                 });
 }
 
@@ -356,7 +357,7 @@ void tick(self_ptr self) {
       auto why = q.last_rejection.empty() ? (st.scheduler ? std::string("no container was allocated in time")
                                                           : std::string("the scheduler is not reachable"))
                                           : q.last_rejection;
-      w.p.rp.deliver(ended(w.p.msg, "Too many requests: no container for the action (" + why + ").", true));
+      w.p.rp.deliver(whisk_error(w.p.msg.activation_id, "Too many requests: no container for the action (" + why + ").", true));
       q.runs.pop_front();
       --st.queued;
     }
@@ -427,7 +428,7 @@ pool_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
         auto rp = self->make_response_promise<run_result>();
         if (st.queued >= st.cfg.max_queue) {
           ++st.stats.rejected;
-          rp.deliver(ended(msg, "Too many requests: the controller's run queue is full.", true));
+          rp.deliver(whisk_error(msg.activation_id, "Too many requests: the controller's run queue is full.", true));
           return rp;
         }
         auto key = msg.action.revision;

@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 
+#include "run_results.hpp"
 #include "whisk/actors/container_proxy.hpp"
 #include "whisk/domain.hpp"
 #include "whisk/log.hpp"
@@ -53,16 +54,6 @@ void process_queue(self_ptr self);
 
 policy::run_need need_of(const run_msg& m) {
   return {m.action.revision, m.action.kind, m.action.memory_mb, m.action.concurrency};
-}
-
-run_result error_result(const run_msg& m, std::string message, bool rejected) {
-  run_result r;
-  r.activation_id = m.activation_id;
-  r.status = static_cast<std::int32_t>(activation_status::whisk_error);
-  r.result_json = json::dump(json::object{{"error", std::move(message)}});
-  r.start_ms = r.end_ms = now_ms();
-  r.rejected = rejected;
-  return r;
 }
 
 std::uint64_t spawn_proxy(self_ptr self, const std::string& kind, std::int64_t memory_mb) {
@@ -145,7 +136,7 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
             if (!take_running(self, id, aid))
               return;
             finished(self, id);
-            rp.deliver(error_result(retry_copy, "The container proxy failed: " + self->system().render(err), false));
+            rp.deliver(whisk_error(retry_copy.activation_id, "The container proxy failed: " + self->system().render(err), false));
             process_queue(self);
           });
 }
@@ -194,7 +185,7 @@ void shed_expired(self_ptr self) {
     auto& head = st.queue.front();
     ++st.stats.shed;
     ++st.stats.rejected;
-    head.rp.deliver(error_result(head.msg, fmt::format("Too many requests: the run could not start within the node's "
+    head.rp.deliver(whisk_error(head.msg.activation_id, fmt::format("Too many requests: the run could not start within the node's "
                                                        "queueing budget of {} ms.",
                                                        std::chrono::duration_cast<std::chrono::milliseconds>(st.cfg.queue_budget).count()),
                                  true));
@@ -273,7 +264,7 @@ pool_actor::behavior_type container_pool(self_ptr self, std::shared_ptr<containe
         auto& st = self->state;
         auto rp = self->make_response_promise<run_result>();
         if (msg.action.memory_mb > st.cfg.user_memory_mb) {
-          rp.deliver(error_result(msg, fmt::format("The action needs {} MB but the node has {} MB for actions.",
+          rp.deliver(whisk_error(msg.activation_id, fmt::format("The action needs {} MB but the node has {} MB for actions.",
                                                    msg.action.memory_mb, st.cfg.user_memory_mb), false));
           return rp;
         }
@@ -282,7 +273,7 @@ pool_actor::behavior_type container_pool(self_ptr self, std::shared_ptr<containe
           return rp;
         if (static_cast<std::int64_t>(st.queue.size()) >= st.cfg.max_queue) {
           ++st.stats.rejected;
-          rp.deliver(error_result(msg, "Too many requests: the node's run queue is full.", true));
+          rp.deliver(whisk_error(msg.activation_id, "Too many requests: the node's run queue is full.", true));
           return rp;
         }
         st.queue.push_back(queued_run{std::move(msg), rp, self->clock().now()});

@@ -471,6 +471,14 @@ proxy_actor::behavior_type container_proxy(self_ptr self, container_owner pool, 
   return {
       [self](run_atom, run_msg& msg) -> caf::typed_response_promise<run_result> {
         auto rp = self->make_response_promise<run_result>();
+        // a run may come from another node: its limits are checked, not trusted
+        auto& a = msg.action;
+        if (msg.activation_id.empty() || msg.activation_id.size() > 128 || a.revision.empty() || a.timeout_ms < 1 ||
+            a.timeout_ms > 24 * 3600 * 1000 || a.concurrency < 1 || a.concurrency > 1000 || a.log_limit_bytes < 0 ||
+            a.log_limit_bytes > (std::int64_t{1} << 30) || a.memory_mb > self->state.memory_mb) {
+          rp.deliver(failed_result(msg, activation_status::whisk_error, "The run was refused: its limits are out of range."));
+          return rp;
+        }
         accept(self, pending_run{std::move(msg), rp, 0});
         return rp;
       },

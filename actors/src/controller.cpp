@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 
+#include "run_results.hpp"
 #include "whisk/log.hpp"
 
 namespace whisk {
@@ -82,15 +83,6 @@ activation record_of(const api::invocation& inv, const std::string& mode, const 
   a.init_ms = r.init_ms;
   a.timeout = r.timed_out;
   return a;
-}
-
-run_result whisk_error(const std::string& activation_id, std::string message) {
-  run_result r;
-  r.activation_id = activation_id;
-  r.status = static_cast<std::int32_t>(activation_status::whisk_error);
-  r.result_json = json::dump(json::object{{"error", std::move(message)}});
-  r.start_ms = r.end_ms = now_ms();
-  return r;
 }
 
 void check_drained(self_ptr self) {

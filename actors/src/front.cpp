@@ -13,18 +13,6 @@ namespace whisk {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-template <class T>
-std::string with_default(const char* text, const T& value) {
-  if constexpr (std::is_same_v<T, std::string>)
-    return fmt::format("{} (default: '{}')", text, value);
-  else
-    return fmt::format("{} (default: {})", text, value);
-}
-
-} // namespace
-
 void front_options::add_to(caf::config_option_set& options) {
   caf::config_option_adder{options, "global"}
       .add(port, "port", with_default("HTTP port of the REST API (0: any free port)", port))

@@ -37,6 +37,7 @@ struct scheduler_counters {
   std::int64_t controller_messages = 0; // everything controllers sent: constant while they only run warm
   std::int64_t reclaimed = 0;           // leases taken back from controllers that went away
   std::map<policy::allocation_kind, std::int64_t> allocations;
+  std::map<policy::agent_health, std::int64_t> state_changes; // agents that went into each state
 };
 
 struct scheduler_state {
@@ -233,6 +234,9 @@ void publish(self_ptr self) {
   add("leases_reclaimed_total", "Leases taken back from controllers that went away", kind::counter, st.n.reclaimed);
   add("agent_registrations_total", "Agent registrations accepted", kind::counter, st.n.registrations);
   add("agent_heartbeats_total", "Agent heartbeats received", kind::counter, st.n.heartbeats);
+  for (auto& [h, v] : st.n.state_changes)
+    add("agent_state_changes_total", "Agents that went into a state (supervision)", kind::counter, v,
+        {{"state", policy::to_string(h)}});
   st.cfg.publish(std::move(snap));
 }
 
@@ -420,8 +424,10 @@ scheduler_actor::behavior_type scheduler(self_ptr self, scheduler_config cfg) {
           return;
         auto i = self->state.agents.find(agent);
         if (i != self->state.agents.end() && i->second.supervisor &&
-            caf::actor_cast<caf::actor_addr>(self->current_sender()) == i->second.supervisor.address())
+            caf::actor_cast<caf::actor_addr>(self->current_sender()) == i->second.supervisor.address()) {
           i->second.health = static_cast<policy::agent_health>(h);
+          ++self->state.n.state_changes[i->second.health];
+        }
       },
       [self](timer_atom) {
         if (self->current_sender().get() != self->ctrl())

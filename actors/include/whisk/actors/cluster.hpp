@@ -11,6 +11,7 @@ namespace whisk {
 
 struct agent_config {
   std::string name;
+  scheduler_actor scheduler; // set: wired in this process (no connection; tests, simulations)
   std::string address; // of its HTTP routes, shown by the scheduler
   std::string host;    // where controllers connect to it (its published port)
   std::uint16_t port = 0;
@@ -41,6 +42,7 @@ struct scheduler_config {
 
 struct balancer_config {
   std::string name;                  // the controller's name in the scheduler's logs
+  scheduler_actor scheduler;         // set: wired in this process (no connection; tests, simulations)
   std::string scheduler_host = "127.0.0.1";
   std::uint16_t scheduler_port = 0;
   // a run that finds no container waits this long for an allocation, then gets 429

@@ -3,6 +3,7 @@
 // the controller over a pool (the node's own, or a balancer of the cluster's containers),
 // and the orderly stop on SIGTERM/SIGINT (drain, commit every record, close).
 #include <csignal>
+#include <fmt/format.h>
 #include <functional>
 #include <string>
 #include <vector>
@@ -11,6 +12,15 @@
 #include "whisk/metrics.hpp"
 
 namespace whisk {
+
+// An option's help text with its default, as --help shows it.
+template <class T>
+std::string with_default(const char* text, const T& value) {
+  if constexpr (std::is_same_v<T, std::string>)
+    return fmt::format("{} (default: '{}')", text, value);
+  else
+    return fmt::format("{} (default: {})", text, value);
+}
 
 struct front_options {
   std::int64_t port = 3233;
