@@ -20,7 +20,7 @@ check() { # check NAME COMMAND...: ok when the command succeeds
 # Sanitizer reports of every node this script started (all of them write to node.log).
 scan_sanitizers() {
   local hits
-  hits=$(grep -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error: |SUMMARY: (Address|Undefined|Leak)' "$DIR/node.log" 2>/dev/null | head -5)
+  hits=$(grep -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error: |SUMMARY: (Address|Undefined|Leak|Thread)' "$DIR/node.log" 2>/dev/null | head -5)
   [[ -z "$hits" ]] && ok "no sanitizer report in whisk-node's output" || bad "sanitizer report in whisk-node's output" "$hits"
 }
 

@@ -30,7 +30,7 @@ finish() {
   done
   for role in "${!PIDS[@]}"; do wait "${PIDS[$role]}" 2>/dev/null; done
   local hits
-  hits=$(grep -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error: |SUMMARY: (Address|Undefined|Leak)' "$DIR"/*.log 2>/dev/null | head -5)
+  hits=$(grep -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error: |SUMMARY: (Address|Undefined|Leak|Thread)' "$DIR"/*.log 2>/dev/null | head -5)
   [[ -z "$hits" ]] && ok "no sanitizer report in any role's output" || bad "sanitizer report in a role's output" "$hits"
   [[ -n "${WHISK_TEST_KEEP:-}" ]] && mkdir -p /tmp/whisk-cluster-logs && cp "$DIR"/*.log /tmp/whisk-cluster-logs/
   rm -rf "$DIR"

@@ -159,7 +159,7 @@ constexpr int whisk_err = static_cast<int>(activation_status::whisk_error);
 
 } // namespace
 
-TEST_CASE("cluster: a run is allocated a container; the next ones are warm and send the scheduler nothing") {
+TEST_CASE("cluster: a run is allocated a container and the next ones are warm and send the scheduler nothing") {
   cluster c;
   c.add_agent("a1");
   c.add_agent("a2");
@@ -215,7 +215,7 @@ TEST_CASE("cluster: a container is not leased to two controllers at once") {
   CHECK(c.sims["a1"]->counters().created == 2);
 }
 
-TEST_CASE("cluster: the scheduler refuses another protocol version, another application and nameless peers") {
+TEST_CASE("cluster: the scheduler refuses another protocol version or application and nameless peers") {
   cluster c;
   c.advance(10ms);
   peer_hello old_version;
@@ -234,7 +234,7 @@ TEST_CASE("cluster: the scheduler refuses another protocol version, another appl
   CHECK(c.answers[2].find("name") != std::string::npos);
 }
 
-TEST_CASE("cluster: requisitions from a controller that never said hello, or out of range, are refused") {
+TEST_CASE("cluster: requisitions from a controller that never said hello or out of range are refused") {
   cluster c;
   c.add_agent("a1");
   c.advance(300ms);
@@ -267,7 +267,7 @@ TEST_CASE("cluster: an agent creates containers for its scheduler only") {
   CHECK(c.sims["a1"]->counters().created == 0);
 }
 
-TEST_CASE("cluster: an agent with system errors turns unhealthy, gets no new containers, and the health test action brings it back") {
+TEST_CASE("cluster: an agent with system errors turns unhealthy and the health test action brings it back") {
   cluster c;
   c.add_agent("sick");
   auto b = c.add_balancer("c1");
@@ -291,7 +291,7 @@ TEST_CASE("cluster: an agent with system errors turns unhealthy, gets no new con
   CHECK(c.status("ok1") == success);
 }
 
-TEST_CASE("cluster: runs on an agent that goes away end with a whisk error naming it; the next run goes elsewhere") {
+TEST_CASE("cluster: runs on an agent that goes away end with a whisk error naming it and the next run goes elsewhere") {
   cluster c;
   c.add_agent("a1", 4096); // most free memory: the first container goes here
   c.add_agent("a2", 2048);

@@ -31,6 +31,9 @@ jpy() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 cleanup() {
   for role in "${!PIDS[@]}"; do kill -KILL "${PIDS[$role]}" 2>/dev/null; done
   for role in "${!PIDS[@]}"; do wait "${PIDS[$role]}" 2>/dev/null; done
+  local hits
+  hits=$(grep -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error: |SUMMARY: (Address|Undefined|Leak|Thread)' "$DIR"/*.log 2>/dev/null | head -5)
+  [[ -z "$hits" ]] || bad "sanitizer report in a role's output" "$hits"
   for ns in "${NSS[@]}"; do ip netns del "$ns" 2>/dev/null; done
   ip link del "$BR" 2>/dev/null
   [[ -n "${WHISK_TEST_KEEP:-}" ]] && mkdir -p /tmp/whisk-netns-logs && cp "$DIR"/*.log /tmp/whisk-netns-logs/ 2>/dev/null

@@ -193,4 +193,33 @@ req GET "$APIHOST/metrics"
 BIG=$(head -c 1100000 /dev/zero | tr '\0' 'a')
 STATUS=$(printf '{"x":"%s"}' "$BIG" | curl -s -m 10 -o /dev/null -w '%{http_code}' -u "$AUTH" -X POST --data-binary @- "$API/actions/hello?blocking=true"); [[ $STATUS == 413 ]] && ok "413 for a body over --max-body" || bad "413 for a body over --max-body" "$STATUS"
 
+# The store's I/O happens on the REST worker's thread, never the controller's: while another
+# process holds the database's write lock for 3 s, an action update waits for it, and the
+# controller answers GET /metrics (pool figures; the key was checked less than a second
+# before, so its check needs no store read either) at once meanwhile.
+mkfifo "$DIR/lock.in"
+python3 -c 'import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+sys.stdin.readline()
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(3)
+db.execute("ROLLBACK")' "$DIR/data/whisk.db" <"$DIR/lock.in" >"$DIR/lock.out" 2>&1 &
+LOCKER=$!
+exec 7>"$DIR/lock.in"
+curl -s -m 5 -o /dev/null -u "$AUTH" "$APIHOST/metrics" # the key is checked (and remembered) now
+echo go >&7
+poll 5 grep -q locked "$DIR/lock.out"
+req PUT "$API/actions/waiter?overwrite=true" '{"exec":{"kind":"nodejs:20","code":"function main() { return {}; }"}}' &
+PUTTER=$!
+sleep 0.2 # the update is waiting for the lock now
+t0=$(date +%s%N)
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -u "$AUTH" "$APIHOST/metrics")
+ms=$((($(date +%s%N) - t0) / 1000000))
+[[ $code == 200 ]] && ((ms < 1000)) && ok "GET /metrics answers in ${ms} ms while an update waits for the store's lock" || bad "the controller waited on the store" "$code after $ms ms"
+exec 7>&-
+wait $PUTTER
+wait $LOCKER
+req GET "$API/actions/waiter"; expect 200 '"name":"waiter"' "the update that waited for the lock is stored"
+
 stop_node

@@ -1,5 +1,6 @@
 #include "whisk/actors/controller.hpp"
 
+#include <atomic>
 #include <map>
 #include <optional>
 
@@ -25,7 +26,6 @@ struct controller_state {
   store* db = nullptr;
   pool_actor pool;
   controller_config cfg;
-  std::unique_ptr<api::rest_api> rest;
   std::map<std::string, flight> in_flight;
   deadline_map deadlines;    // blocking waits by the time they run out
   // the earliest sweep timer set; an earlier deadline sets another (a late timer only sweeps early)
@@ -34,7 +34,8 @@ struct controller_state {
   std::optional<caf::typed_response_promise<std::int64_t>> drained;
   std::int64_t ended_by_drain = 0;
   std::int64_t refused_in_flight = 0; // invokes answered 429 at the in-flight bound
-  std::int64_t shed_on_arrival = 0;   // invokes answered 429: they waited out the budget before the controller
+  // invokes answered 429: they waited out the budget before the REST worker took them
+  std::shared_ptr<std::atomic<std::int64_t>> shed_on_arrival;
 };
 
 using self_ptr = controller_actor::stateful_pointer<controller_state>;
@@ -248,7 +249,7 @@ void answer_metrics(self_ptr self, http::responder respond) {
             counter("runs_rejected_total", "Runs refused with 429 (queue full or queueing budget out)", p.rejected);
             counter("runs_shed_total", "Runs refused after waiting out the queueing budget", p.shed);
             counter("invokes_shed_total", "Invokes refused: they waited out the queueing budget before the controller",
-                    self->state.shed_on_arrival);
+                    self->state.shed_on_arrival->load());
             counter("container_proxy_failures_total", "Container proxies that died; their runs ended as whisk errors",
                     p.proxy_failures);
             for (auto [how, n] : {std::pair{"warm", p.warm_starts}, {"resumed", p.resumes},
@@ -265,30 +266,40 @@ void answer_metrics(self_ptr self, http::responder respond) {
           });
 }
 
-controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor pool, controller_config cfg) {
+// The REST calls, on a thread of their own: authentication, entity reads and writes and
+// activation listings may wait on the store here without stopping the controller.
+caf::behavior rest_worker(caf::event_based_actor* self, store* db, controller_config cfg, controller_actor ctl,
+                          std::shared_ptr<std::atomic<std::int64_t>> shed) {
+  auto rest = std::make_shared<api::rest_api>(*db, cfg.rest);
+  return {
+      [=](http_atom, http_exchange& ex) {
+        if (ex.req.method == "POST" && ex.req.received != std::chrono::steady_clock::time_point{} &&
+            std::chrono::steady_clock::now() - ex.req.received > cfg.queue_budget &&
+            ex.req.target.find("/actions/") != std::string::npos) {
+          ++*shed;
+          ex.respond(api::rest_api::error(
+              429, fmt::format("Too many requests: the node could not take the invoke within its queueing budget of {} ms. "
+                               "Try again later.", cfg.queue_budget.count())));
+          return;
+        }
+        auto hook = [self, ctl](api::invocation inv, http::responder respond) {
+          self->send(ctl, invoke_atom::value, local_invocation{std::move(inv), std::move(respond)});
+        };
+        rest->handle(ex.req, ex.respond, hook);
+      },
+  };
+}
+
+controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor pool, controller_config cfg,
+                                           std::shared_ptr<std::atomic<std::int64_t>> shed) {
   auto& st = self->state;
   st.db = db;
   st.pool = std::move(pool);
   st.cfg = std::move(cfg);
-  st.rest = std::make_unique<api::rest_api>(*db, st.cfg.rest);
+  st.shed_on_arrival = std::move(shed);
   return {
-      [self](http_atom, http_exchange& ex) {
-        if (ex.req.method == "POST" && ex.req.received != std::chrono::steady_clock::time_point{} &&
-            std::chrono::steady_clock::now() - ex.req.received > self->state.cfg.queue_budget &&
-            ex.req.target.find("/actions/") != std::string::npos) {
-          ++self->state.shed_on_arrival;
-          ex.respond(api::rest_api::error(
-              429, fmt::format("Too many requests: the node could not take the invoke within its queueing budget of {} ms. "
-                               "Try again later.", self->state.cfg.queue_budget.count())));
-          return;
-        }
-        if (ex.req.method == "GET" && (ex.req.target == "/metrics" || ex.req.target.rfind("/metrics?", 0) == 0)) {
-          answer_metrics(self, std::move(ex.respond));
-          return;
-        }
-        auto hook = [self](api::invocation inv, http::responder respond) { invoke(self, std::move(inv), std::move(respond)); };
-        self->state.rest->handle(ex.req, ex.respond, hook);
-      },
+      [self](http_atom, http_exchange& ex) { answer_metrics(self, std::move(ex.respond)); },
+      [self](invoke_atom, local_invocation& li) { invoke(self, std::move(li.inv), std::move(li.respond)); },
       [self](timer_atom, const std::string& aid) {
         auto& st = self->state;
         if (aid == "drain-deadline") { // what is still running is ended with a whisk error record
@@ -319,32 +330,43 @@ controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor 
 
 } // namespace
 
-void controller_gate::open(controller_actor c) {
+void controller_gate::open(const controller_handles& h) {
   std::lock_guard guard{mx_};
-  controller_ = std::move(c);
+  controller_ = h.controller;
+  rest_ = h.rest;
 }
 
 void controller_gate::close() {
   std::lock_guard guard{mx_};
   controller_ = nullptr;
+  rest_ = nullptr;
 }
 
 void controller_gate::forward(http::request req, http::responder respond) const {
   controller_actor c;
+  caf::actor r;
   {
     std::lock_guard guard{mx_};
     c = controller_;
+    r = rest_;
   }
-  if (!c) {
+  if (!r) {
     respond(api::rest_api::error(503, role_ + " is starting or stopping. Try again later."));
     return;
   }
-  caf::anon_send(c, http_atom::value, http_exchange{std::move(req), std::move(respond)});
+  // the metrics need no store: the controller answers them even while the store is slow
+  if (api::is_metrics_request(req.method, req.target))
+    caf::anon_send(c, http_atom::value, http_exchange{std::move(req), std::move(respond)});
+  else
+    caf::anon_send(r, http_atom::value, http_exchange{std::move(req), std::move(respond)});
 }
 
-controller_actor spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg) {
-  auto c = sys.spawn(controller, &s, std::move(pool), std::move(cfg));
-  return c;
+controller_handles spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg) {
+  auto shed = std::make_shared<std::atomic<std::int64_t>>(0);
+  auto c = sys.spawn(controller, &s, std::move(pool), cfg, shed);
+  auto rest = sys.spawn<caf::detached>(rest_worker, &s, std::move(cfg), c, shed);
+  c->attach_functor([rest](const caf::error&) { caf::anon_send_exit(rest, caf::exit_reason::user_shutdown); }); // ends with it
+  return {c, rest};
 }
 
 } // namespace whisk

@@ -127,8 +127,9 @@ int run_front(caf::actor_system& sys, const front_options& o, pool_actor pool, f
       log_warn("issued a new key for namespace '{}': it is in {} (the store keeps only its hash)", guest->name,
                (data_dir / "wskprops").string());
     ctl_cfg.rest.api_host = "http://127.0.0.1:" + std::to_string(*port);
-    controller = spawn_controller(sys, **db, pool, ctl_cfg);
-    gate.open(controller);
+    auto handles = spawn_controller(sys, **db, pool, ctl_cfg);
+    controller = handles.controller;
+    gate.open(handles);
     log_info("{} listening on http://{}:{} ({}data dir {})", parts.role, o.host, *port,
              parts.summary.empty() ? "" : parts.summary + ", ", data_dir.string());
     if (guest->name.empty())

@@ -13,20 +13,32 @@ namespace whisk {
 
 using http_atom = caf::atom_constant<caf::atom("http")>;
 
+using invoke_atom = caf::atom_constant<caf::atom("invoke")>;
+
 // A request and the way back to its session; local only (it holds a callback).
 struct http_exchange {
   http::request req;
   http::responder respond;
 };
 
+// An invocation the REST worker authenticated and resolved; local only.
+struct local_invocation {
+  api::invocation inv;
+  http::responder respond;
+};
+
 } // namespace whisk
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(whisk::http_exchange)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(whisk::local_invocation)
 
 namespace whisk {
 
+// The controller keeps the activations in flight; the store's reads and writes of the REST
+// calls happen on its REST worker's own thread, so the controller never waits on I/O.
 using controller_actor = caf::typed_actor<
-    caf::reacts_to<http_atom, http_exchange>,
+    caf::reacts_to<http_atom, http_exchange>,      // GET /metrics (from the REST worker)
+    caf::reacts_to<invoke_atom, local_invocation>, // from the REST worker
     caf::replies_to<drain_atom, caf::timespan>::with<std::int64_t>, // stop taking runs; answers when none is left
     caf::reacts_to<timer_atom, std::string>>;                       // "sweep" / "drain-deadline" (internal)
 
@@ -42,14 +54,18 @@ struct controller_config {
   std::function<void(std::vector<metrics::sample>&)> extra_metrics;
 };
 
-controller_actor spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg);
+struct controller_handles {
+  controller_actor controller;
+  caf::actor rest; // the REST worker (a thread of its own): HTTP requests go here
+};
+controller_handles spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg);
 
 // The HTTP threads' way to the controller: requests that come before it exists or after it
 // is gone are answered 503, and its handle is never read while it is being set.
 class controller_gate {
 public:
   explicit controller_gate(std::string role = "whisk-node") : role_(std::move(role)) {}
-  void open(controller_actor c);
+  void open(const controller_handles& h); // GET /metrics to the controller, the rest to its REST worker
   void close();
   void forward(http::request req, http::responder respond) const;
 
@@ -57,6 +73,7 @@ private:
   std::string role_;
   mutable std::mutex mx_;
   controller_actor controller_;
+  caf::actor rest_;
 };
 
 } // namespace whisk
