@@ -59,6 +59,7 @@ struct agent_options : caf::actor_system_config {
     whisk::add_message_types(*this);
     configure_remoting(*this);
     set("scheduler.max-threads", 1);
+    set("work-stealing.moderate-poll-attempts", 0); // no 50 us sleep-polling: it adds to every remote hop
   }
 };
 

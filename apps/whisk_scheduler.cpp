@@ -42,6 +42,7 @@ struct scheduler_options : caf::actor_system_config {
     whisk::add_message_types(*this);
     configure_remoting(*this);
     set("scheduler.max-threads", 1);
+    set("work-stealing.moderate-poll-attempts", 0); // no 50 us sleep-polling: it adds to every remote hop
   }
 };
 

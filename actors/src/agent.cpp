@@ -22,6 +22,7 @@ struct agent_entry {
   std::string action_key;
   policy::slot_state state = policy::slot_state::starting;
   bool bound = false; // created for an allocation (not a stem cell of the agent's own)
+  bool refill_after_run = false;
 };
 
 struct agent_state {
@@ -331,6 +332,10 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
           st.window.push_back(static_cast<run_outcome>(std::clamp(ev.run_outcome, 0, 3)));
           if (st.window.size() > 10)
             st.window.pop_front();
+          if (i->second.refill_after_run) {
+            i->second.refill_after_run = false;
+            refill_stem_cells(self);
+          }
           return;
         }
         auto s = static_cast<policy::slot_state>(ev.state);
@@ -344,7 +349,8 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
         }
         i->second.state = s;
         if (s == policy::slot_state::ready && !st.cfg.stem_cells.empty())
-          refill_stem_cells(self); // a stem cell may have been taken
+          i->second.refill_after_run = true; // a stem cell may have been taken: replace it once its first run is
+                                             // done (a runtime starting beside that run would slow it)
         if (s == policy::slot_state::paused || s == policy::slot_state::stem)
           tell_scheduler(self, ev.id, i->second);
       },

@@ -85,6 +85,7 @@ void report(self_ptr self, const container_ref& ref, lease_change c) {
 void place_waiting(self_ptr self, const std::string& key);
 void request_containers(self_ptr self, const std::string& key);
 void drop_lease(self_ptr self, std::map<container_ref, lease>::iterator i, const std::string& why, bool release);
+int release_idle_leases(self_ptr self);
 
 // Connects to an agent once; its leases take runs when the connection is up.
 void link_agent(self_ptr self, const std::string& name, const std::string& host, std::uint16_t port) {
@@ -224,11 +225,12 @@ void request_containers(self_ptr self, const std::string& key) {
     return;
   auto& a = q.runs.front().p.msg.action;
   auto per = std::max<std::int64_t>(1, a.concurrency);
-  // leases still connecting to their agents take runs soon: ask only for what they cannot
+  // leases still connecting to their agents, or waiting for their first answer (one run at a
+  // time until then), take the rest soon: ask only for what they cannot
   auto waiting = static_cast<std::int64_t>(q.runs.size());
   for (auto& [ref, l] : st.leases)
-    if (l.action_key == key && !l.connected)
-      waiting -= per;
+    if (l.action_key == key)
+      waiting -= std::max<std::int64_t>(0, l.concurrency - static_cast<std::int64_t>(l.running.size()));
   if (waiting <= 0)
     return;
   container_requisition req{key, a.kind, a.memory_mb, a.concurrency, 1};
@@ -269,7 +271,11 @@ void request_containers(self_ptr self, const std::string& key) {
             q->second.requisition = 0;
             if (ans.granted.empty()) { // the tick asks again, until the runs' wait is out
               q->second.last_rejection = ans.rejection.reason;
-              q->second.retry_at = self->clock().now() + std::chrono::milliseconds(200);
+              // this controller's own idle leases of other actions may hold the memory: give
+              // them back now (the scheduler may evict them) and ask again at once
+              auto released = release_idle_leases(self);
+              q->second.retry_at = self->clock().now() + (released > 0 ? std::chrono::milliseconds(0)
+                                                                       : std::chrono::milliseconds(200));
             }
             place_waiting(self, key);
           },
@@ -316,6 +322,25 @@ void say_hello(self_ptr self, scheduler_actor sched) {
             self->demonitor(sched.address());
             problem(self, "the scheduler did not take the hello: " + self->system().render(err));
           });
+}
+
+// Gives back every lease that runs nothing and whose action has nothing waiting.
+int release_idle_leases(self_ptr self) {
+  auto& st = self->state;
+  int n = 0;
+  for (auto i = st.leases.begin(); i != st.leases.end();) {
+    auto& l = i->second;
+    if (!l.running.empty() || st.queues.count(l.action_key) || !l.connected) {
+      ++i;
+      continue;
+    }
+    ++st.stats.removed;
+    self->demonitor(l.proxy.address());
+    report(self, i->first, lease_change::release);
+    i = st.leases.erase(i);
+    ++n;
+  }
+  return n;
 }
 
 void connect(self_ptr self) {
