@@ -93,3 +93,6 @@ install(FILES ${PROJECT_BINARY_DIR}/whisk.pc ${PROJECT_BINARY_DIR}/whisk-actors.
 
 install(TARGETS whisk-node whisk-agent whisk-scheduler whisk-controller whisk-admin
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT bin)
+
+# The Debian package and the whisk-node service (off unless -DWHISK_DEB=ON)
+include(WhiskPackage)

@@ -35,7 +35,7 @@ out=$("$work/build/whisk-consumer")
 echo "$out"
 [[ $out == *'result {"hello":"consumer"}'* && $out == *'places by create'* ]] || { echo "FAIL: unexpected output"; exit 1; }
 
-pc=$(find "$prefix" -name whisk.pc -path '*pkgconfig*' | head -1)
+pc=$(find "$prefix"/lib* -name whisk.pc -path '*pkgconfig*' 2>/dev/null | head -1)
 [[ -n $pc ]] || { echo "FAIL: no whisk.pc under $prefix"; exit 1; }
 flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs whisk)
 echo "== pkg-config --cflags --libs whisk: $flags"
