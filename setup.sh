@@ -88,6 +88,16 @@ case "${1:-}" in
     build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHISK_SANITIZE=thread -DWHISK_ISOLATES=OFF
     TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp second_deadlock_stack=1 history_size=4" run_tests build-tsan 1200
     ;;
+  package)
+    # The Debian package: build-deb/whisk_<version>_amd64.deb (CPack), Release, without
+    # js:isolate (libnode108 cannot be installed beside the nodejs these machines carry).
+    # tests/test_deb.sh installs it into this machine and checks it (CI only).
+    install_packages
+    cmake -S "$ROOT" -B "$ROOT/build-deb" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+      -DWHISK_DEB=ON -DWHISK_TESTS=OFF -DWHISK_ISOLATES=OFF
+    cmake --build "$ROOT/build-deb" -j 2 --target whisk-node whisk-agent whisk-scheduler whisk-controller whisk-admin
+    (cd "$ROOT/build-deb" && cpack -G DEB)
+    ;;
   fuzz)
     install_packages
     CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$ROOT/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=Release \
