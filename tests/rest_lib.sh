@@ -35,6 +35,10 @@ finish() {
   [[ $FAIL == 0 ]]
 }
 
+# The build has js:isolate unless ctest says otherwise (the TSan build has no V8).
+have_isolates() { [[ ${WHISK_HAS_ISOLATES:-1} == 1 ]]; }
+skip() { echo "skip - $1 (this build has no js:isolate)"; }
+
 # poll SECONDS COMMAND...: runs COMMAND every 50 ms until it succeeds or the deadline passes
 poll() {
   local deadline=$((SECONDS + $1))
