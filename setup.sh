@@ -4,6 +4,7 @@
 #   ./setup.sh test      install what is missing, build Release, run every test (ctest)
 #   ./setup.sh sanitize  the same tests in an ASan+UBSan build (build-asan/)
 #   ./setup.sh tsan      the same tests (but V8's) in a ThreadSanitizer build (build-tsan/)
+#   ./setup.sh package   the Debian package (build-deb/whisk_<version>_amd64.deb)
 #   ./setup.sh fuzz [S]  the libFuzzer targets (clang, build-fuzz/), each for S seconds (default 60)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -106,7 +107,7 @@ case "${1:-}" in
     "$ROOT/tests/fuzz/run.sh" "$ROOT/build-fuzz" "${2:-60}"
     ;;
   *)
-    sed -n '2,8p' "$0"
+    sed -n '2,9p' "$0"
     exit 2
     ;;
 esac
