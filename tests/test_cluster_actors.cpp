@@ -45,6 +45,7 @@ struct cluster {
   std::map<std::string, run_result> results;
   std::vector<std::string> answers;   // hellos and requisitions, as text
   std::optional<std::string> create_error;
+  std::vector<container_ref> granted;
 
   cluster() {
     scheduler_config sc;
@@ -65,7 +66,12 @@ struct cluster {
           [this, self](send_req, container_requisition& r) {
             self->request(scheduler, caf::infinite, requisit_atom::value, std::move(r)).then([this](allocation_answer& a) {
               answers.push_back(a.granted.empty() ? a.rejection.reason : "granted");
+              for (auto& g : a.granted)
+                granted.push_back(g.container.ref);
             });
+          },
+          [this, self](lease_atom, container_ref& ref) {
+            self->send(scheduler, lease_atom::value, lease_report{ref, static_cast<std::int32_t>(lease_change::release)});
           },
           [this, self](send_create, agent_actor& a) {
             self->request(a, caf::infinite, create_atom::value, container_spec{"nodejs:20", 256})
@@ -311,4 +317,26 @@ TEST_CASE("cluster: runs on an agent that goes away end with a whisk error namin
   c.advance(300ms);
   CHECK(c.status("after") == success);
   CHECK(c.sims["a2"]->counters().created == 1);
+}
+
+TEST_CASE("cluster: a container given back before its first run is not warm for the action") {
+  cluster c;
+  c.add_agent("a1");
+  auto b = c.add_balancer("c1");
+  c.advance(300ms);
+  peer_hello h;
+  h.name = "early";
+  caf::anon_send(c.client, send_hello::value, h);
+  caf::anon_send(c.client, send_req::value, container_requisition{"guest/a@1", "nodejs:20", 256, 1, 1});
+  c.advance(300ms); // a new container, leased to "early", never run
+  REQUIRE(c.granted.size() == 1);
+  caf::anon_send(c.client, lease_atom::value, c.granted[0]); // given back untouched
+  c.advance(10ms);
+  c.run(b, "r1", "", "guest/a@1");
+  c.advance(300ms);
+  CHECK(c.status("r1") == success);
+  CHECK(c.metric("allocations_total", "warm") == -1);     // never answered warm
+  CHECK(c.metric("allocations_total", "stem-cell") == 1); // it went out as a stem cell
+  CHECK(c.sims["a1"]->counters().created == 1);
+  CHECK(c.sims["a1"]->counters().inits == 1);
 }

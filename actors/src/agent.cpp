@@ -343,11 +343,14 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
           forget(self, ev.id, "removed");
           return;
         }
+        bool first_init = s == policy::slot_state::ready && i->second.action_key.empty() && !ev.action_key.empty();
         if (s == policy::slot_state::ready) {
           i->second.action_key = ev.action_key;
           i->second.bound = true;
         }
         i->second.state = s;
+        if (first_init) // the scheduler learns which action the container is warm for
+          tell_scheduler(self, ev.id, i->second);
         if (s == policy::slot_state::ready && !st.cfg.stem_cells.empty())
           i->second.refill_after_run = true; // a stem cell may have been taken: replace it once its first run is
                                              // done (a runtime starting beside that run would slow it)

@@ -24,6 +24,7 @@ struct pending {
 struct lease {
   proxy_actor proxy;
   bool connected = false;  // a direct connection to its agent is up: runs may go
+  bool retired = false;    // answered "place again": takes no more runs
 
   std::string action_key;
   std::int64_t concurrency = 1;
@@ -166,8 +167,15 @@ void dispatch(self_ptr self, const container_ref& ref, lease& l, pending p) {
             i->second.running.erase(j);
             if (i->second.running.empty())
               i->second.idle_since = self->clock().now();
-            if (r.retry) { // the container went away before the run started: place it again
+            if (r.retry) { // the container is going away or holds another action: place the run again,
+                           // elsewhere (the lease takes no more runs and goes when its last answers)
               auto key = p.msg.action.revision;
+              i->second.retired = true;
+              if (i->second.running.empty()) {
+                self->demonitor(i->second.proxy.address());
+                report(self, i->first, lease_change::release);
+                st.leases.erase(i);
+              }
               st.queues[key].runs.push_front(waiting_run{std::move(p), self->clock().now()});
               ++st.queued;
               place_waiting(self, key);
@@ -176,7 +184,13 @@ void dispatch(self_ptr self, const container_ref& ref, lease& l, pending p) {
             i->second.code_acked = true;
             r.activation_id = aid;
             p.rp.deliver(std::move(r));
-            place_waiting(self, i->second.action_key);
+            auto key = i->second.action_key;
+            if (i->second.retired && i->second.running.empty()) {
+              self->demonitor(i->second.proxy.address());
+              report(self, i->first, lease_change::release);
+              st.leases.erase(i);
+            }
+            place_waiting(self, key);
           },
           [self, ref, aid](caf::error& err) {
             auto& st = self->state;
@@ -199,7 +213,7 @@ void place_waiting(self_ptr self, const std::string& key) {
   if (q == st.queues.end())
     return;
   for (auto& [ref, l] : st.leases) {
-    if (l.action_key != key || !l.connected)
+    if (l.action_key != key || !l.connected || l.retired)
       continue;
     // until the container holds the code, one run at a time tells whether it does
     auto room = l.code_acked ? l.concurrency : 1;
@@ -229,7 +243,7 @@ void request_containers(self_ptr self, const std::string& key) {
   // time until then), take the rest soon: ask only for what they cannot
   auto waiting = static_cast<std::int64_t>(q.runs.size());
   for (auto& [ref, l] : st.leases)
-    if (l.action_key == key)
+    if (l.action_key == key && !l.retired)
       waiting -= std::max<std::int64_t>(0, l.concurrency - static_cast<std::int64_t>(l.running.size()));
   if (waiting <= 0)
     return;
@@ -259,7 +273,8 @@ void request_containers(self_ptr self, const std::string& key) {
               l.proxy = d.proxy;
               l.action_key = key;
               l.concurrency = std::max<std::int64_t>(1, q->second.runs.front().p.msg.action.concurrency);
-              l.code_acked = g.warm;
+              l.code_acked = false; // the first run carries the code even to a warm container: the
+                                    // scheduler's view could be behind the container's
               l.idle_since = self->clock().now();
               ++(g.warm ? st.stats.resumes : st.stats.cold_starts);
               ++st.stats.created;

@@ -114,7 +114,10 @@ void finish_job(self_ptr self, const std::shared_ptr<requisition_job>& job, std:
 void lease(self_ptr self, fleet_entry& e, const std::shared_ptr<requisition_job>& job, bool warm) {
   e.leased_by = job->controller;
   e.last_used = ++self->state.use_seq;
-  e.d.action_key = job->req.action_key;
+  // a stem cell or a new container is warm for the action only once its agent says it was
+  // initialized (the controller's first run may never come)
+  if (!warm)
+    e.d.action_key.clear();
   e.d.state = static_cast<std::int32_t>(policy::slot_state::busy);
   auto& a = self->state.agents.at(e.d.ref.agent);
   job->answer.granted.push_back({e.d, warm, a.host, a.port});
@@ -249,7 +252,7 @@ void controller_gone(self_ptr self, const caf::actor_addr& who, const std::strin
   for (auto& [id, e] : st.fleet)
     if (e.leased_by == who) {
       e.leased_by = nullptr;
-      e.d.state = static_cast<std::int32_t>(policy::slot_state::ready);
+      e.d.state = static_cast<std::int32_t>(e.d.action_key.empty() ? policy::slot_state::stem : policy::slot_state::ready);
       ++k;
     }
   for (auto c = st.claims.begin(); c != st.claims.end();)
@@ -413,7 +416,9 @@ scheduler_actor::behavior_type scheduler(self_ptr self, scheduler_config cfg) {
           case lease_change::free: e->d.state = static_cast<std::int32_t>(policy::slot_state::ready); break;
           case lease_change::release:
             e->leased_by = nullptr;
-            e->d.state = static_cast<std::int32_t>(policy::slot_state::ready);
+            // never initialized: still a stem cell for any action of its kind and memory
+            e->d.state = static_cast<std::int32_t>(e->d.action_key.empty() ? policy::slot_state::stem
+                                                                            : policy::slot_state::ready);
             e->last_used = ++st.use_seq;
             break;
         }
