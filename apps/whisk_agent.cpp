@@ -179,7 +179,8 @@ int run(caf::actor_system& sys, const agent_options& o, const sigset_t& signals)
 
   // The port first: the agent tells the scheduler where controllers reach it. What is
   // published there accepts nothing: controllers only need the connection (and its end).
-  auto doorway = sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
+  // (the int argument: see make_actor_timer)
+  auto doorway = sys.spawn([](caf::event_based_actor*, int) -> caf::behavior { return {[](int) {}}; }, 0);
   auto port = sys.middleman().publish(doorway, static_cast<std::uint16_t>(o.port), o.host.c_str(), true);
   int rc = 0;
   if (!port) {
