@@ -7,6 +7,8 @@
 #include "app_main.hpp"
 #include <csignal>
 #include <iostream>
+#include <cctype>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include "whisk/actors/cluster.hpp"
 #include "whisk/actors/front.hpp"
 #include "whisk/http/server.hpp"
+#include "whisk/credentials.hpp"
 #include "whisk/json.hpp"
 #include "whisk/log.hpp"
 #include "whisk/policy/stem_cells.hpp"
@@ -31,6 +34,7 @@ struct agent_options : caf::actor_system_config {
   std::string advertise;
   std::int64_t http_port = 0;
   std::string http_host = "127.0.0.1";
+  std::string http_token_file;
   std::int64_t user_memory = 2048;
   std::int64_t pause_grace = 50;
   std::int64_t idle_timeout = 600000;
@@ -47,7 +51,9 @@ struct agent_options : caf::actor_system_config {
         .add(host, "host", "address of that port (default: '127.0.0.1')")
         .add(advertise, "advertise", "address controllers use to reach --port (default: --host)")
         .add(http_port, "http-port", "port of the operator routes /health, /suspend, /resume, /log (0: any free port)")
-        .add(http_host, "http-host", "address of the HTTP port (default: '127.0.0.1')")
+        .add(http_host, "http-host", "address of the HTTP port (default: '127.0.0.1'; any other needs --http-token-file)")
+        .add(http_token_file, "http-token-file",
+             "file holding a shared token (16+ characters, first line); the operator routes then need 'Authorization: Bearer TOKEN'")
         .add(user_memory, "user-memory", "memory (MB) for all containers of this agent (default: 2048)")
         .add(pause_grace, "pause-grace", "ms an idle container stays unpaused (default: 50)")
         .add(idle_timeout, "idle-timeout", "ms an idle container lives before it is removed (default: 600000)")
@@ -165,6 +171,25 @@ int run(caf::actor_system& sys, const agent_options& o, const sigset_t& signals)
     log_error("invalid option: check --user-memory, --port, --http-port and --name (see --help)");
     return 2;
   }
+  std::string token;
+  if (!o.http_token_file.empty()) {
+    std::ifstream in(o.http_token_file);
+    std::getline(in, token);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
+    if (!in && token.empty()) {
+      log_error("invalid option: --http-token-file {} cannot be read", o.http_token_file);
+      return 2;
+    }
+    if (token.size() < 16) {
+      log_error("invalid option: the token in --http-token-file must have at least 16 characters");
+      return 2;
+    }
+  } else if (o.http_host != "127.0.0.1" && o.http_host != "::1" && o.http_host != "localhost") {
+    log_error("invalid option: --http-host {} is not a loopback address: give the operator routes a token "
+              "(--http-token-file)", o.http_host);
+    return 2;
+  }
   cfg.user_memory_mb = o.user_memory;
   cfg.probe_kind = o.probe_kind;
   auto stems = policy::parse_stem_cells(o.stem_cells);
@@ -195,7 +220,12 @@ int run(caf::actor_system& sys, const agent_options& o, const sigset_t& signals)
   http::server_config hc;
   hc.address = o.http_host;
   hc.port = static_cast<std::uint16_t>(o.http_port);
-  http::server server{hc, [&sys, &current](http::request req, http::responder respond) {
+  http::server server{hc, [&sys, &current, &token](http::request req, http::responder respond) {
+                        if (!token.empty() && !equal_secrets(req.authorization, "Bearer " + token)) {
+                          respond({401, R"({"error":"The operator routes need 'Authorization: Bearer' with the agent's token."})",
+                                   "application/json", {}});
+                          return;
+                        }
                         agent_actor a;
                         {
                           std::lock_guard guard{current.mx};

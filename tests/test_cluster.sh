@@ -84,6 +84,8 @@ for b in whisk-scheduler whisk-agent whisk-controller; do
 done
 out=$(timeout 10 "$BIN/whisk-agent" --scheduler=nowhere 2>&1)
 [[ $? == 2 && "$out" == *"--scheduler must be HOST:PORT"* ]] && ok "whisk-agent refuses a --scheduler that is not HOST:PORT (exit 2)" || bad "bad --scheduler" "$out"
+out=$(timeout 10 "$BIN/whisk-agent" --scheduler=127.0.0.1:1 --http-host=0.0.0.0 2>&1)
+[[ $? == 2 && "$out" == *"--http-token-file"* ]] && ok "whisk-agent refuses operator routes on a non-loopback address without a token (exit 2)" || bad "--http-host without a token" "$out"
 out=$(timeout 10 "$BIN/whisk-scheduler" --policy=random 2>&1)
 [[ $? == 2 && "$out" == *"--policy"* ]] && ok "whisk-scheduler refuses an unknown --policy (exit 2)" || bad "bad --policy" "$out"
 
@@ -286,7 +288,17 @@ check "the scheduler marks a3 unhealthy after more than 3 system errors in its l
 check "the health test action brings a3 back to healthy" poll 5 eval 'logged scheduler "agent a3 is healthy (was unhealthy): the health test action passed" && [[ $(agent_state a3) == healthy ]]'
 check "a3 ran the health test action" logged a3 "health test action passed"
 
+# --- operator routes behind a shared token ------------------------------------------------
+printf 'a-token-of-the-test-%s\n' "$RANDOM$RANDOM" >"$DIR/token"
+chmod 600 "$DIR/token"
+start a4 "registered with the scheduler" whisk-agent --scheduler=127.0.0.1:$SP --port=0 --http-port=0 --backend=sim \
+  --stem-cells=none --name=a4 --http-token-file="$DIR/token"
+A4=$(grep -o 'http http://127.0.0.1:[0-9]*' "$DIR/a4.log" | tail -1 | grep -o 'http://127.0.0.1:[0-9]*$')
+check "without the token GET /health is 401" [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$A4/health")" == 401 ]
+check "with a wrong token GET /health is 401" [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer not-the-token-at-all' "$A4/health")" == 401 ]
+check "with the token GET /health is 200" [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$DIR/token")" "$A4/health")" == 200 ]
+
 # --- orderly stop ----------------------------------------------------------------------------
 check "whisk-controller stops on SIGTERM with exit status 0" stop c1
-for a in a1 a2 a3; do check "whisk-agent $a stops on SIGTERM with exit status 0" stop "$a"; done
+for a in a1 a2 a3 a4; do check "whisk-agent $a stops on SIGTERM with exit status 0" stop "$a"; done
 check "whisk-scheduler stops on SIGTERM with exit status 0" stop scheduler
