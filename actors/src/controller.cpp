@@ -200,9 +200,10 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
     answer_accepted(self, f, std::move(respond));
   }
   st.in_flight.emplace(aid, std::move(f));
-  // No time limit: the pool is in this process and answers every run (its proxies enforce
-  // the action's limit, and the runs of a proxy that dies are ended by the pool).
-  self->request(st.pool, caf::infinite, run_atom::value, std::move(msg))
+  // The pool (or balancer) answers every run: its proxies enforce the action's limit, and the
+  // runs of a proxy that dies are ended there; the finite wait is the last resort.
+  auto limit = run_answer_limit(msg.action);
+  self->request(st.pool, limit, run_atom::value, std::move(msg))
       .then([self, aid](run_result& r) { finish(self, aid, std::move(r)); },
             [self, aid](caf::error& err) {
               finish(self, aid, whisk_error(aid, "The container pool failed: " + self->system().render(err)));
