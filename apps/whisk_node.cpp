@@ -27,6 +27,7 @@ struct node_config : caf::actor_system_config {
   std::int64_t max_queue = 1000;
   std::int64_t pause_grace = 50;
   std::int64_t idle_timeout = 600000;
+  std::string keep_alive_policy;
   std::string stem_cells = "nodejs:20:256:1";
 
   node_config() {
@@ -37,6 +38,9 @@ struct node_config : caf::actor_system_config {
         .add(max_queue, "max-queue", "runs that may wait for a container before 429s (default: 1000)")
         .add(pause_grace, "pause-grace", "ms an idle container stays unpaused (default: 50)")
         .add(idle_timeout, "idle-timeout", "ms an idle container lives before it is removed (default: 600000)")
+        .add(keep_alive_policy, "keep-alive-policy",
+             "how long idle containers stay, what is pre-warmed, what goes first when memory is short: "
+             "fixed[:DURATION], never-unload, hybrid, greedy-dual, lru[:DURATION] (default: fixed for --idle-timeout)")
         .add(stem_cells, "stem-cells",
              "prewarmed containers, kind:memoryMB:count separated by commas, or none (default: 'nodejs:20:256:1')");
     whisk::add_message_types(*this);
@@ -63,6 +67,13 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
     log_error("invalid option: --user-memory must be positive and --max-queue not negative (see --help)");
     return 2;
   }
+  auto keep_alive = policy::make_keep_alive_policy(
+      cfg.keep_alive_policy.empty() ? fmt::format("fixed:{}ms", cfg.idle_timeout) : cfg.keep_alive_policy);
+  if (!keep_alive || cfg.idle_timeout < 0) {
+    log_error("invalid option: --keep-alive-policy: {} (see --help)",
+              keep_alive ? "--idle-timeout must not be negative" : keep_alive.err().message);
+    return 2;
+  }
   auto data_dir = fs::absolute(cfg.front.data_dir);
   // One cgroup tree per data directory: a restart finds what a crashed run left behind.
   auto hosted = make_backend(sys, cfg.containers, data_dir.string(), cfg.front.isolate_unsafe);
@@ -74,10 +85,12 @@ int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& sig
   pool_cfg.stem_cells = *stems;
   pool_cfg.proxy.pause_grace = std::chrono::milliseconds(cfg.pause_grace);
   pool_cfg.proxy.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout);
+  pool_cfg.keep_alive = std::move(*keep_alive);
   auto pool = spawn_container_pool(sys, hosted.backend, pool_cfg);
 
   front_parts parts;
-  parts.summary = fmt::format("backend {}, user memory {} MB", hosted.backend->name(), cfg.user_memory);
+  parts.summary = fmt::format("backend {}, user memory {} MB, keep-alive {}", hosted.backend->name(), cfg.user_memory,
+                              pool_cfg.keep_alive->name());
   parts.extra_metrics = hosted.metrics;
   if (hosted.timer)
     parts.stop_others = [h = hosted.timer->handle] { caf::anon_send_exit(h, caf::exit_reason::user_shutdown); };

@@ -3,6 +3,8 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <fmt/format.h>
 #include <map>
 
 #include "whisk/actors/actor_timer.hpp"
@@ -202,6 +204,136 @@ TEST_CASE("pool: a full node evicts the least recently used idle container") {
   f.advance(2ms);
   REQUIRE(f.results.count(a2));
   CHECK(f.result(a2).init_ms == -1);
+}
+
+namespace {
+
+// A policy for the tests below: unload at once and come back after a pre-warm window, and
+// under memory pressure evict the newest container first (the opposite of LRU).
+struct scripted_policy : policy::keep_alive_policy {
+  policy::keep_alive_decision decision;
+  std::vector<std::string> events;
+  std::string name() const override { return "scripted"; }
+  void on_arrival(const policy::function_ref& fn, policy::millis, policy::start_kind k) override {
+    events.push_back(fmt::format("arrival {} {}", fn.function, k == policy::start_kind::warm ? "warm" : "cold"));
+  }
+  void on_idle(std::uint64_t id, const policy::function_ref& fn, policy::millis) override {
+    events.push_back(fmt::format("idle {} {} app={}", id, fn.function, fn.app));
+  }
+  void on_removed(std::uint64_t id, const policy::function_ref&, policy::millis, policy::removal_cause c) override {
+    events.push_back(fmt::format("removed {} {}", id, c == policy::removal_cause::expired ? "expired" : c == policy::removal_cause::evicted ? "evicted" : "failed"));
+  }
+  policy::keep_alive_decision keep_alive(std::uint64_t, const policy::function_ref&, policy::millis) const override { return decision; }
+  std::vector<std::uint64_t> eviction_order(const std::vector<policy::idle_container>& idle, std::int64_t need_mb,
+                                            policy::millis) const override {
+    std::vector<const policy::idle_container*> order;
+    for (auto& c : idle)
+      order.push_back(&c);
+    std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->id > b->id; });
+    return policy::enough_to_free(order, need_mb);
+  }
+};
+
+} // namespace
+
+TEST_CASE("pool: a fixed keep-alive unloads an idle container when it runs out and counts its idle memory") {
+  pool_config pc;
+  pc.proxy.pause_grace = 10s;
+  pc.keep_alive = std::make_shared<policy::fixed_keep_alive>(1000);
+  fixture f{pc};
+  auto a = f.invoke("a"); // 50 create + 5 init + 1 run: idle from 56 ms
+  f.advance(56ms);
+  REQUIRE(f.results.count(a));
+  f.advance(999ms);
+  CHECK(f.stats().containers == 1);
+  CHECK(f.stats().expired == 0);
+  f.advance(1ms); // 1000 ms idle
+  CHECK(f.stats().expired == 1);
+  f.advance(5ms);
+  auto s = f.stats();
+  CHECK(s.containers == 0);
+  CHECK(f.sim->counters().destroyed == 1);
+  CHECK(s.idle_mb_ms == 256 * 1000); // 256 MB idle for exactly 1000 ms of virtual time
+  f.advance(100ms);
+  CHECK(f.stats().idle_mb_ms == 256 * 1000); // nothing idle since
+}
+
+TEST_CASE("pool: a pre-warm the policy asks for starts the function ahead of its next run which is then warm") {
+  auto pol = std::make_shared<scripted_policy>();
+  pol->decision = {0, policy::prewarm_window{500, 1500}}; // unload at once, back 500 ms later, for 1 s
+  pool_config pc;
+  pc.proxy.pause_grace = 10s;
+  pc.keep_alive = pol;
+  fixture f{pc};
+  auto a = f.invoke("a");
+  f.advance(60ms);
+  REQUIRE(f.results.count(a));
+  CHECK(f.result(a).init_ms >= 0);
+  CHECK(f.stats().expired == 1); // keep 0: unloaded at once
+  f.advance(5ms);
+  CHECK(f.stats().containers == 0);
+  f.advance(500ms); // the pre-warm is due: 50 create + 5 init
+  CHECK(f.stats().prewarms == 1);
+  f.advance(60ms);
+  auto s = f.stats();
+  CHECK(s.containers == 1);
+  CHECK(s.ready == 1);
+  auto b = f.invoke("a");
+  f.advance(2ms);
+  REQUIRE(f.results.count(b));
+  CHECK(f.result(b).init_ms == -1); // warm: the init happened ahead
+  CHECK(f.stats().warm_starts == 1);
+  CHECK(f.stats().cold_starts == 1);
+  CHECK(f.sim->counters().created == 2);
+  REQUIRE(pol->events.size() >= 4);
+  CHECK(pol->events[0] == "arrival /guest/a@0.0.1 cold");
+  CHECK(pol->events[1] == "idle 1 /guest/a@0.0.1 app=guest");
+  CHECK(pol->events[2] == "removed 1 expired");
+  CHECK(pol->events[3] == "arrival /guest/a@0.0.1 warm");
+}
+
+TEST_CASE("pool: a pre-warmed container that gets no run leaves at the end of its window") {
+  auto pol = std::make_shared<scripted_policy>();
+  pol->decision = {0, policy::prewarm_window{100, 300}};
+  pool_config pc;
+  pc.proxy.pause_grace = 10s;
+  pc.keep_alive = pol;
+  fixture f{pc};
+  f.invoke("a");
+  f.advance(60ms);
+  f.advance(160ms); // due at 156, ready at 211
+  CHECK(f.stats().ready == 1);
+  f.advance(200ms); // its window of 200 ms ends at 411
+  auto s = f.stats();
+  CHECK(s.containers == 0);
+  CHECK(s.expired == 2);
+  CHECK(s.prewarms == 1);
+}
+
+TEST_CASE("pool: under memory pressure the policy's eviction order decides") {
+  auto pol = std::make_shared<scripted_policy>();
+  pol->decision = {policy::keep_forever, std::nullopt};
+  pool_config pc = with_memory(512);
+  pc.proxy.pause_grace = 10s;
+  pc.keep_alive = pol;
+  fixture f{pc};
+  f.invoke("a");
+  f.advance(60ms);
+  f.invoke("b");
+  f.advance(60ms);
+  f.invoke("a"); // a is the most recently used: LRU would evict b, this policy evicts the newest container (b, id 2)
+  f.advance(5ms);
+  f.invoke("b"); // b most recent now; the policy still picks id 2
+  f.advance(5ms);
+  auto c = f.invoke("c");
+  f.advance(60ms);
+  REQUIRE(f.results.count(c));
+  CHECK(f.stats().evicted == 1);
+  CHECK(std::find(pol->events.begin(), pol->events.end(), "removed 2 evicted") != pol->events.end());
+  auto a = f.invoke("a");
+  f.advance(2ms);
+  REQUIRE(f.results.count(a));
+  CHECK(f.result(a).init_ms == -1); // a stayed warm
 }
 
 TEST_CASE("pool: runs wait in a FIFO buffer and are placed when a container frees") {

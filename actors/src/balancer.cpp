@@ -427,7 +427,7 @@ void tick(self_ptr self) {
     }
     ++i;
   }
-  self->delayed_send(self, std::chrono::milliseconds(100), timer_atom::value);
+  self->delayed_send(self, std::chrono::milliseconds(100), timer_atom::value, std::int32_t{0}, std::uint64_t{0});
 }
 
 pool_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
@@ -478,7 +478,7 @@ pool_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
         return rp;
       },
       [](container_atom, container_event&) {}, // the balancer spawns no proxies
-      [self](timer_atom) {
+      [self](timer_atom, std::int32_t, std::uint64_t) {
         if (self->current_sender().get() == self->ctrl())
           tick(self);
       },

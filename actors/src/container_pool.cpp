@@ -1,5 +1,8 @@
 // container_pool: places runs by policy::schedule, keeps stem cells, evicts, and buffers
-// what cannot be placed in a bounded FIFO that is retried whenever a container frees.
+// what cannot be placed in a bounded FIFO that is retried whenever a container frees. Its
+// keep-alive policy decides how long idle containers stay, what is started ahead of a
+// function's next run (pre-warm) and which idle containers go first under memory pressure;
+// the pool reports arrivals, idle containers and removals to it, in its own clock.
 #include "whisk/actors/container_pool.hpp"
 
 #include <deque>
@@ -14,11 +17,34 @@ namespace whisk {
 
 namespace {
 
+using clock_point = caf::actor_clock::time_point;
+
+// the pool's timers: (timer_atom, kind, payload)
+enum pool_timer : std::int32_t { queue_check = 0, unload_check = 1, prewarm_due = 2 };
+
 struct pool_entry {
   proxy_actor proxy;
   policy::container_info info;
   // runs sent to the proxy and not yet answered: ended here if the proxy dies first
   std::map<std::string, caf::typed_response_promise<run_result>> running;
+  std::string app;                 // the policy's unit: the action's namespace
+  std::shared_ptr<const action_ref> action; // the action it is bound to (set once: a pre-warm starts another of it)
+  clock_point bound_at{};          // since when it has been starting for its action (its cold start)
+  bool cold_start_measured = false;
+  bool counted_idle = false;       // its memory is in the pool's idle total
+  policy::millis idle_since_ms = 0;
+  clock_point unload_at = clock_point::max(); // its keep-alive ends then (if still idle)
+  clock_point check_at = clock_point::max();  // the earliest unload check pending (one at a time, not one per run)
+  bool prewarmed = false;          // started ahead of a run by the policy
+  policy::millis prewarm_keep_ms = 0; // ... and waits this long for its first run
+  policy::removal_cause cause = policy::removal_cause::failed; // what it is being removed for
+};
+
+// a pre-warm the policy asked for, due at a timer
+struct prewarm_plan {
+  std::shared_ptr<const action_ref> action;
+  std::string app;
+  policy::millis keep_ms = 0;
 };
 
 struct queued_run {
@@ -38,6 +64,13 @@ struct pool_state {
   std::uint64_t use_seq = 0;
   bool shed_check_pending = false;
   pool_stats stats;
+  std::shared_ptr<policy::keep_alive_policy> keep_alive;
+  policy::string_map<policy::millis> cold_start_ms; // per action revision: its last measured cold start
+  std::map<std::uint64_t, prewarm_plan> prewarm_plans;
+  std::uint64_t next_plan = 1;
+  std::int64_t idle_mb = 0;  // memory of idle warm containers now
+  clock_point idle_mark{};   // idle_mb has been what it is since then
+  double idle_mb_ns = 0;     // its integral up to idle_mark
 
   std::vector<policy::container_info> view() const {
     std::vector<policy::container_info> out;
@@ -51,6 +84,119 @@ struct pool_state {
 using self_ptr = pool_actor::stateful_pointer<pool_state>;
 
 void process_queue(self_ptr self);
+
+policy::millis now_ms_of(self_ptr self) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now().time_since_epoch()).count();
+}
+
+policy::function_ref ref_of(self_ptr self, const pool_entry& e) {
+  policy::function_ref fn{e.info.action_key, e.app, e.info.memory_mb, 0};
+  auto i = self->state.cold_start_ms.find(e.info.action_key);
+  if (i != self->state.cold_start_ms.end())
+    fn.cold_start_ms = i->second;
+  return fn;
+}
+
+// --- idle memory over time: every change of an entry's idleness goes through recount ---
+
+void accrue(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (st.idle_mark != clock_point{})
+    st.idle_mb_ns += static_cast<double>(st.idle_mb) * static_cast<double>((now - st.idle_mark).count());
+  st.idle_mark = now;
+}
+
+bool is_idle(const pool_entry& e) {
+  return !e.info.action_key.empty() && e.info.active == 0 &&
+         (e.info.state == policy::slot_state::ready || e.info.state == policy::slot_state::paused);
+}
+
+void recount(self_ptr self, pool_entry& e, bool gone = false) {
+  bool idle = !gone && is_idle(e);
+  if (idle == e.counted_idle)
+    return;
+  accrue(self);
+  self->state.idle_mb += idle ? e.info.memory_mb : -e.info.memory_mb;
+  e.counted_idle = idle;
+}
+
+// A check pending at or before the unload time does the job (it re-arms for what is left).
+void schedule_unload_check(self_ptr self, std::uint64_t id, pool_entry& e) {
+  if (e.check_at <= e.unload_at)
+    return;
+  e.check_at = e.unload_at;
+  self->delayed_send(self, e.unload_at - self->clock().now(), timer_atom::value, std::int32_t{unload_check}, id);
+}
+
+void arm_unload(self_ptr self, std::uint64_t id, pool_entry& e, policy::millis keep_ms) {
+  if (keep_ms == policy::keep_forever) {
+    e.unload_at = clock_point::max();
+    return;
+  }
+  e.unload_at = self->clock().now() + std::chrono::milliseconds(keep_ms);
+  schedule_unload_check(self, id, e);
+}
+
+void unload(self_ptr self, std::uint64_t id, pool_entry& e, policy::removal_cause cause) {
+  log_debug("pool: removing container {} ({}): {}", id, e.info.action_key,
+            cause == policy::removal_cause::evicted ? "evicted for memory" : "its keep-alive ran out");
+  e.info.state = policy::slot_state::removing;
+  e.cause = cause;
+  recount(self, e);
+  self->send(e.proxy, remove_atom::value);
+}
+
+// A container of an action went idle: what the policy says happens to it.
+void went_idle(self_ptr self, std::uint64_t id, pool_entry& e) {
+  auto& st = self->state;
+  auto now = now_ms_of(self);
+  auto fn = ref_of(self, e);
+  e.idle_since_ms = now;
+  st.keep_alive->on_idle(id, fn, now);
+  auto d = st.keep_alive->keep_alive(id, fn, now);
+  if (d.prewarm && e.action) {
+    auto plan = st.next_plan++;
+    st.prewarm_plans.emplace(plan, prewarm_plan{e.action, e.app, std::max<policy::millis>(0, d.prewarm->end_ms - d.prewarm->start_ms)});
+    self->delayed_send(self, std::chrono::milliseconds(std::max<policy::millis>(0, d.prewarm->start_ms)), timer_atom::value,
+                       std::int32_t{prewarm_due}, plan);
+  }
+  if (d.keep_ms <= 0) {
+    ++st.stats.expired;
+    unload(self, id, e, policy::removal_cause::expired);
+    return;
+  }
+  arm_unload(self, id, e, d.keep_ms);
+}
+
+void on_unload_check(self_ptr self, std::uint64_t id) {
+  auto i = self->state.entries.find(id);
+  if (i == self->state.entries.end())
+    return;
+  auto& e = i->second;
+  auto now = self->clock().now();
+  if (now >= e.check_at)
+    e.check_at = clock_point::max(); // the earliest pending check is this one
+  if (!is_idle(e))
+    return; // busy again: its next idle moment arms again
+  if (now < e.unload_at) {
+    if (e.unload_at != clock_point::max())
+      schedule_unload_check(self, id, e); // idle since a later moment: check again then
+    return;
+  }
+  ++self->state.stats.expired;
+  unload(self, id, i->second, policy::removal_cause::expired);
+}
+
+// Idle containers in the policy's terms, and its choice among them.
+std::vector<std::uint64_t> policy_victims(self_ptr self, std::int64_t need_mb, std::int64_t free_mb) {
+  auto& st = self->state;
+  std::vector<policy::idle_container> idle;
+  for (auto& [id, e] : st.entries)
+    if (is_idle(e))
+      idle.push_back({id, e.info.action_key, e.app, e.info.memory_mb, e.idle_since_ms});
+  return st.keep_alive->eviction_order(idle, need_mb - free_mb, now_ms_of(self));
+}
 
 policy::run_need need_of(const run_msg& m) {
   return {m.action.revision, m.action.kind, m.action.memory_mb, m.action.concurrency};
@@ -66,7 +212,11 @@ std::uint64_t spawn_proxy(self_ptr self, const std::string& kind, std::int64_t m
   info.kind = kind;
   info.memory_mb = memory_mb;
   info.last_used = ++st.use_seq;
-  st.entries.emplace(id, pool_entry{std::move(proxy), std::move(info), {}});
+  pool_entry e;
+  e.proxy = std::move(proxy);
+  e.info = std::move(info);
+  e.bound_at = self->clock().now();
+  st.entries.emplace(id, std::move(e));
   ++st.stats.created;
   return id;
 }
@@ -90,9 +240,13 @@ void finished(self_ptr self, std::uint64_t id) {
   if (info.active > 0)
     --info.active;
   // a run answered: a cold-started container is initialized by now
-  if (info.active == 0 && (info.state == policy::slot_state::busy || info.state == policy::slot_state::starting))
+  bool now_idle = info.active == 0 && (info.state == policy::slot_state::busy || info.state == policy::slot_state::starting);
+  if (now_idle)
     info.state = policy::slot_state::ready;
   info.last_used = ++st.use_seq;
+  recount(self, i->second);
+  if (now_idle && !info.action_key.empty())
+    went_idle(self, id, i->second);
 }
 
 // Removes a run from its container's list; false if it was already ended.
@@ -107,6 +261,13 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
   e.info.active += 1;
   if (e.info.state != policy::slot_state::starting)
     e.info.state = policy::slot_state::busy;
+  if (e.info.action_key.empty() || !e.action) { // bound to its action now (a new container or a stem cell)
+    if (e.info.state == policy::slot_state::busy)
+      e.bound_at = self->clock().now(); // a stem cell: its cold start is the init alone
+    e.action = std::make_shared<const action_ref>(msg.action);
+    e.app = msg.action.ns;
+  }
+  recount(self, e);
   e.info.action_key = msg.action.revision;
   e.info.concurrency = msg.action.concurrency;
   e.info.last_used = ++st.use_seq;
@@ -146,7 +307,17 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
 // The promise is taken by value: a handler must never return a moved-from promise.
 bool try_place(self_ptr self, run_msg& msg, caf::typed_response_promise<run_result> rp) {
   auto& st = self->state;
-  auto p = policy::schedule(st.view(), need_of(msg), st.cfg.user_memory_mb);
+  auto pick = [self](const std::vector<policy::container_info>&, std::int64_t need_mb, std::int64_t free_mb) {
+    return policy_victims(self, need_mb, free_mb);
+  };
+  auto p = policy::schedule(st.view(), need_of(msg), st.cfg.user_memory_mb, pick);
+  if (p.kind != policy::placement_kind::wait) {
+    bool warm = p.kind == policy::placement_kind::warm || p.kind == policy::placement_kind::resume;
+    policy::function_ref fn{msg.action.revision, msg.action.ns, msg.action.memory_mb, 0};
+    if (auto c = st.cold_start_ms.find(msg.action.revision); c != st.cold_start_ms.end())
+      fn.cold_start_ms = c->second;
+    st.keep_alive->on_arrival(fn, now_ms_of(self), warm ? policy::start_kind::warm : policy::start_kind::cold);
+  }
   switch (p.kind) {
     case policy::placement_kind::warm:
       ++st.stats.warm_starts;
@@ -160,10 +331,8 @@ bool try_place(self_ptr self, run_msg& msg, caf::typed_response_promise<run_resu
     case policy::placement_kind::evict_and_create:
       for (auto victim : p.victims) {
         auto& e = st.entries.at(victim);
-        e.info.state = policy::slot_state::removing;
-        self->send(e.proxy, remove_atom::value);
+        unload(self, victim, e, policy::removal_cause::evicted);
         ++st.stats.evicted;
-        log_debug("pool: evicting container {} ({})", victim, e.info.action_key);
       }
       [[fallthrough]];
     case policy::placement_kind::create:
@@ -194,7 +363,8 @@ void shed_expired(self_ptr self) {
   }
   if (!st.queue.empty() && !st.shed_check_pending) {
     st.shed_check_pending = true;
-    self->delayed_send(self, st.queue.front().since + st.cfg.queue_budget - now, timer_atom::value);
+    self->delayed_send(self, st.queue.front().since + st.cfg.queue_budget - now, timer_atom::value, std::int32_t{queue_check},
+                       std::uint64_t{0});
   }
 }
 
@@ -208,10 +378,48 @@ void process_queue(self_ptr self) {
   }
 }
 
+// An entry leaves the pool: its memory is no longer idle, and the policy hears of it.
+void drop(self_ptr self, std::map<std::uint64_t, pool_entry>::iterator i) {
+  auto& e = i->second;
+  recount(self, e, true);
+  if (!e.info.action_key.empty())
+    self->state.keep_alive->on_removed(i->first, ref_of(self, e), now_ms_of(self), e.cause);
+  self->state.entries.erase(i);
+  ++self->state.stats.removed;
+}
+
+// A pre-warm falls due: start the function's container unless it has one, or memory is short
+// (a pre-warm never evicts).
+void on_prewarm_due(self_ptr self, std::uint64_t plan_id) {
+  auto& st = self->state;
+  auto pi = st.prewarm_plans.find(plan_id);
+  if (pi == st.prewarm_plans.end())
+    return;
+  auto plan = std::move(pi->second);
+  st.prewarm_plans.erase(pi);
+  auto& a = *plan.action;
+  for (auto& [id, e] : st.entries)
+    if (e.info.action_key == a.revision && e.info.state != policy::slot_state::removing)
+      return;
+  if (a.memory_mb > st.cfg.user_memory_mb - policy::memory_in_use(st.view()))
+    return;
+  auto id = spawn_proxy(self, a.kind, a.memory_mb);
+  auto& e = st.entries.at(id);
+  e.info.action_key = a.revision;
+  e.info.concurrency = a.concurrency;
+  e.action = plan.action;
+  e.app = plan.app;
+  e.prewarmed = true;
+  e.prewarm_keep_ms = plan.keep_ms;
+  ++st.stats.prewarms;
+  log_debug("pool: pre-warming container {} for {}", id, a.revision);
+  self->send(e.proxy, prewarm_atom::value, a);
+}
+
 void forget(self_ptr self, std::uint64_t id) {
   auto& st = self->state;
-  if (st.entries.erase(id) > 0)
-    ++st.stats.removed;
+  if (auto i = st.entries.find(id); i != st.entries.end())
+    drop(self, i);
   process_queue(self);
   refill_stem_cells(self);
 }
@@ -234,8 +442,8 @@ void proxy_died(self_ptr self, std::uint64_t id, const caf::error& reason) {
     r.start_ms = r.end_ms = now_ms();
     rp.deliver(std::move(r));
   }
-  st.entries.erase(i);
-  ++st.stats.removed;
+  i->second.cause = policy::removal_cause::failed;
+  drop(self, i);
   ++st.stats.proxy_failures;
   process_queue(self);
   refill_stem_cells(self);
@@ -244,6 +452,12 @@ void proxy_died(self_ptr self, std::uint64_t id, const caf::error& reason) {
 pool_actor::behavior_type container_pool(self_ptr self, std::shared_ptr<container::backend> backend, pool_config cfg) {
   self->state.backend = std::move(backend);
   self->state.cfg = std::move(cfg);
+  self->state.keep_alive = self->state.cfg.keep_alive;
+  if (!self->state.keep_alive) {
+    auto keep = std::chrono::duration_cast<std::chrono::milliseconds>(self->state.cfg.proxy.idle_timeout).count();
+    self->state.keep_alive = std::make_shared<policy::fixed_keep_alive>(keep);
+  }
+  self->state.cfg.proxy.owner_unloads = true; // the policy unloads, not the proxies' own timers
   self->state.stats.user_memory_mb = self->state.cfg.user_memory_mb;
   // Proxies are linked to the pool so that they end with it; the end of a proxy must not
   // end the pool, so exits from proxies are handled here and only others end the pool.
@@ -281,17 +495,48 @@ pool_actor::behavior_type container_pool(self_ptr self, std::shared_ptr<containe
         shed_expired(self); // arms the check when this run is the head
         return rp;
       },
-      [self](timer_atom) {
-        self->state.shed_check_pending = false;
-        shed_expired(self);
+      [self](timer_atom, std::int32_t kind, std::uint64_t payload) {
+        if (self->current_sender().get() != self->ctrl())
+          return; // its own delayed messages only
+        switch (kind) {
+          case queue_check:
+            self->state.shed_check_pending = false;
+            shed_expired(self);
+            break;
+          case unload_check: on_unload_check(self, payload); break;
+          case prewarm_due: on_prewarm_due(self, payload); break;
+          default: break;
+        }
       },
       [self](container_atom, container_event& ev) {
         auto& st = self->state;
         auto i = st.entries.find(ev.id);
         if (i == st.entries.end())
           return;
-        auto& info = i->second.info;
+        auto& e = i->second;
+        auto& info = e.info;
         switch (static_cast<policy::slot_state>(ev.state)) {
+          case policy::slot_state::ready:
+            // initialized for its action: the cold start is measured; a pre-warmed container
+            // with no run yet waits for one as long as its pre-warm window says
+            if (!e.cold_start_measured && !ev.action_key.empty() && ev.action_key == info.action_key) {
+              e.cold_start_measured = true;
+              st.cold_start_ms[info.action_key] =
+                  std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - e.bound_at).count();
+            }
+            if (e.prewarmed && info.state == policy::slot_state::starting && info.active == 0) {
+              info.state = policy::slot_state::ready;
+              e.idle_since_ms = now_ms_of(self);
+              recount(self, e);
+              if (e.prewarm_keep_ms <= 0) {
+                ++st.stats.expired;
+                unload(self, ev.id, e, policy::removal_cause::expired);
+              } else {
+                arm_unload(self, ev.id, e, e.prewarm_keep_ms);
+              }
+              process_queue(self);
+            }
+            break;
           case policy::slot_state::stem:
             if (info.action_key.empty())
               info.state = policy::slot_state::stem;
@@ -310,7 +555,9 @@ pool_actor::behavior_type container_pool(self_ptr self, std::shared_ptr<containe
       },
       [self](stats_atom) -> pool_stats {
         auto& st = self->state;
+        accrue(self);
         pool_stats s = st.stats;
+        s.idle_mb_ms = static_cast<std::int64_t>(st.idle_mb_ns / 1e6);
         s.containers = static_cast<std::int64_t>(st.entries.size());
         for (auto& [id, e] : st.entries) {
           if (e.info.active > 0 && e.info.state == policy::slot_state::starting) {

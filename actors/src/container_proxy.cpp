@@ -57,6 +57,7 @@ struct proxy_state {
   std::deque<std::string> kept_logs; // for the owner's GET /log: newest lines since the last read
   std::size_t kept_bytes = 0;
   std::optional<caf::typed_response_promise<bool>> operator_op; // a suspend / resume asked by the owner
+  bool prewarm = false; // initialize once started, with no run waiting
 };
 
 using self_ptr = proxy_actor::stateful_pointer<proxy_state>;
@@ -161,6 +162,8 @@ void schedule_idle_check(self_ptr self, caf::timespan after) {
 void became_idle(self_ptr self) {
   auto& st = self->state;
   st.idle_since = self->clock().now();
+  if (st.status == proxy_status::paused && st.cfg.owner_unloads)
+    return;
   schedule_idle_check(self, st.status == proxy_status::paused ? st.cfg.idle_timeout : st.cfg.pause_grace);
 }
 
@@ -180,7 +183,7 @@ void on_idle_check(self_ptr self) {
     } else {
       schedule_idle_check(self, st.cfg.pause_grace - idle_for);
     }
-  } else if (st.status == proxy_status::paused) {
+  } else if (st.status == proxy_status::paused && !st.cfg.owner_unloads) {
     if (idle_for >= st.cfg.idle_timeout)
       begin_remove(self, "idle timeout");
     else
@@ -314,7 +317,7 @@ void on_created(self_ptr self, backend_event& ev) {
     return;
   }
   set_status(self, proxy_status::started);
-  if (st.buffered.empty()) {
+  if (st.buffered.empty() && !st.prewarm) {
     report(self, policy::slot_state::stem);
     return;
   }
@@ -340,6 +343,11 @@ void on_init(self_ptr self, backend_event& ev) {
     st.buffered.clear();
     begin_remove(self, "init failed");
     return;
+  }
+  if (st.prewarm) { // started ahead of a run: that run is warm (nothing of the init is handed to it)
+    st.prewarm = false;
+    st.init_ms = -1;
+    st.init_logs.clear();
   }
   report(self, policy::slot_state::ready); // bound to its action from now on
   drain(self);
@@ -397,7 +405,7 @@ void on_suspended(self_ptr self, bool ok) {
     report(self, policy::slot_state::paused);
     if (!st.buffered.empty())
       begin_resume(self);
-    else
+    else if (!st.cfg.owner_unloads)
       schedule_idle_check(self, st.cfg.idle_timeout - (self->clock().now() - st.idle_since));
     return;
   }
@@ -483,6 +491,16 @@ proxy_actor::behavior_type container_proxy(self_ptr self, container_owner pool, 
         return rp;
       },
       [self](remove_atom) { begin_remove(self, "removed by the pool"); },
+      [self](prewarm_atom, action_ref& a) {
+        auto& st = self->state;
+        // only the owner, only a container that has not been bound to an action yet
+        if (!from_owner(self) || st.action || a.revision.empty() || a.memory_mb > st.memory_mb)
+          return;
+        st.action = std::move(a);
+        st.prewarm = true;
+        if (st.status == proxy_status::started)
+          begin_init(self);
+      },
       [self](suspend_atom) -> caf::result<bool> {
         auto& st = self->state;
         if (!from_owner(self) || st.operator_op)

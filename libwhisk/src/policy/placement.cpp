@@ -42,7 +42,8 @@ std::vector<std::uint64_t> pick_victims(const std::vector<container_info>& pool,
   return victims;
 }
 
-placement schedule(const std::vector<container_info>& pool, const run_need& need, std::int64_t user_memory_mb) {
+placement schedule(const std::vector<container_info>& pool, const run_need& need, std::int64_t user_memory_mb,
+                   const victim_picker& pick) {
   // 1. a warm container of this action with room for one more run; busy ones first so
   //    that concurrent actions pack, then the most recently used ready one.
   const container_info* best = nullptr;
@@ -74,9 +75,9 @@ placement schedule(const std::vector<container_info>& pool, const run_need& need
   for (auto& c : pool)
     if (c.action_key == need.action_key && (c.state == slot_state::busy || c.state == slot_state::starting))
       return {placement_kind::wait, 0, {}};
-  // 6. make room by removing least recently used idle containers
+  // 6. make room by removing idle containers
   if (need.memory_mb <= user_memory_mb) {
-    auto victims = pick_victims(pool, need.memory_mb, free_mb);
+    auto victims = pick ? pick(pool, need.memory_mb, free_mb) : pick_victims(pool, need.memory_mb, free_mb);
     if (!victims.empty())
       return {placement_kind::evict_and_create, 0, std::move(victims)};
   }

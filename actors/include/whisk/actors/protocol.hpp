@@ -11,6 +11,7 @@
 
 #include "whisk/container/container.hpp"
 #include "whisk/policy/fleet.hpp"
+#include "whisk/policy/keep_alive.hpp"
 #include "whisk/policy/placement.hpp"
 
 namespace whisk {
@@ -36,6 +37,7 @@ using suspend_atom = caf::atom_constant<caf::atom("suspend")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using log_atom = caf::atom_constant<caf::atom("log")>;
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
+using prewarm_atom = caf::atom_constant<caf::atom("prewarm")>;
 
 // ---- messages -----------------------------------------------------------------------
 
@@ -174,13 +176,18 @@ struct pool_stats {
   std::int64_t warm_starts = 0, resumes = 0, stem_cell_starts = 0, cold_starts = 0;
   std::int64_t proxy_failures = 0; // container proxies that died abnormally (their runs ended as whisk errors)
   std::int64_t shed = 0;           // runs refused after waiting out the queueing budget
+  // the keep-alive policy's doing
+  std::int64_t expired = 0;        // idle containers unloaded when their keep-alive ran out
+  std::int64_t prewarms = 0;       // containers started ahead of a function's next run
+  std::int64_t idle_mb_ms = 0;     // memory of idle warm containers over time (MB x ms), since the start
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
   return f(caf::meta::type_name("pool_stats"), x.containers, x.stem_cells, x.starting, x.busy, x.ready, x.paused,
            x.queued, x.memory_in_use_mb, x.user_memory_mb, x.created, x.removed, x.evicted, x.rejected, x.warm_starts,
-           x.resumes, x.stem_cell_starts, x.cold_starts, x.proxy_failures, x.shed);
+           x.resumes, x.stem_cell_starts, x.cold_starts, x.proxy_failures, x.shed, x.expired, x.prewarms,
+           x.idle_mb_ms);
 }
 
 // ---- interfaces ---------------------------------------------------------------------
@@ -189,6 +196,7 @@ typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
 using proxy_actor = caf::typed_actor<
     caf::replies_to<run_atom, run_msg>::with<run_result>,
     caf::reacts_to<remove_atom>,                           // evict / shut down
+    caf::reacts_to<prewarm_atom, action_ref>,              // start and initialize for this action, no run (its owner only)
     caf::replies_to<suspend_atom>::with<bool>,             // operator pause (from its owner only)
     caf::replies_to<resume_atom>::with<bool>,              // operator resume (from its owner only)
     caf::replies_to<log_atom>::with<std::vector<std::string>>, // log lines since the last read (owner only)
@@ -202,7 +210,7 @@ using container_owner = caf::typed_actor<caf::reacts_to<container_atom, containe
 using pool_actor = caf::typed_actor<
     caf::replies_to<run_atom, run_msg>::with<run_result>,
     caf::reacts_to<container_atom, container_event>, // from its proxies
-    caf::reacts_to<timer_atom>,                      // queueing-budget check (internal)
+    caf::reacts_to<timer_atom, std::int32_t, std::uint64_t>, // queueing budget, keep-alive, pre-warm timers (internal)
     caf::replies_to<stats_atom>::with<pool_stats>>;
 
 // ---- the cluster ----------------------------------------------------------------------
@@ -375,6 +383,7 @@ struct proxy_config {
   bool report_runs = false;        // tell the owner how each run ended (an agent's health window)
   std::size_t kept_log_lines = 0;  // for an agent's GET /log: the newest lines since the last read
   std::size_t kept_log_bytes = 1 << 20;
+  bool owner_unloads = false;      // the owner removes idle containers (its keep-alive policy): no idle timeout here
 };
 
 struct pool_config {
@@ -385,6 +394,10 @@ struct pool_config {
   caf::timespan queue_budget = std::chrono::milliseconds(100);
   std::vector<policy::stem_cell_config> stem_cells;
   proxy_config proxy;
+  // How long idle containers stay, what is pre-warmed, what goes first under memory
+  // pressure. Null: fixed keep-alive for proxy.idle_timeout (evicting least recently used).
+  // The pool owns it from then on (events and decisions on the pool's thread only).
+  std::shared_ptr<policy::keep_alive_policy> keep_alive;
 };
 
 // Registers every message type above (call on each side of a remote connection).

@@ -4,6 +4,7 @@
 // kind and memory > new container within the user memory > (node full) wait for a busy
 // container of the same action > evict least recently used idle containers > wait.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,14 @@ std::int64_t memory_in_use(const std::vector<container_info>& pool);
 // frees at least `need_mb` beyond `free_mb`; empty if even all of them would not.
 std::vector<std::uint64_t> pick_victims(const std::vector<container_info>& pool, std::int64_t need_mb, std::int64_t free_mb);
 
-placement schedule(const std::vector<container_info>& pool, const run_need& need, std::int64_t user_memory_mb);
+// Chooses idle containers (ready or paused, nothing running) whose removal frees at least
+// `need_mb` beyond `free_mb`, in the order they should go; empty when even all would not.
+using victim_picker =
+    std::function<std::vector<std::uint64_t>(const std::vector<container_info>& pool, std::int64_t need_mb, std::int64_t free_mb)>;
+
+// Step 6 asks `pick` (a keep-alive policy's eviction order); without one, pick_victims.
+placement schedule(const std::vector<container_info>& pool, const run_need& need, std::int64_t user_memory_mb,
+                   const victim_picker& pick = {});
 
 struct stem_cell_config {
   std::string kind;
