@@ -26,7 +26,8 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "whisk maintainers <maintainers@whisk.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "serverless platform on the C++ Actor Framework (OpenWhisk API)")
 set(CPACK_PACKAGE_DESCRIPTION "whisk runs functions behind OpenWhisk's REST API: whisk-node on one machine, \
-or whisk-scheduler, whisk-agent and whisk-controller as a cluster. whisk-node is installed as a \
+or whisk-scheduler, whisk-agent and whisk-controller as a cluster; whisk-sim replays traces against \
+keep-alive policies in virtual time. whisk-node is installed as a \
 systemd service (configuration in /etc/whisk/whisk-node.ini, data in /var/lib/whisk). The package \
 also holds libwhisk and its actors library (static) with their headers and CMake package, for \
 hosts and container backends of one's own.")

@@ -1,15 +1,18 @@
 // A keep-alive policy of your own, registered by name next to the built-in ones and replayed
-// on a small made-up day against them: the same objects the pool and whisk-sim call.
+// against them through the production pool in virtual time (whisk-sim's engine), on three
+// hours of a synthetic trace. The same object runs in a live pool: pool_config::keep_alive.
 //   whisk-example-keep-alive [SPEC...]   (default: mean-gap fixed:10m hybrid greedy-dual)
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <map>
 #include <string>
-#include <tuple>
 #include <vector>
 
+#include <filesystem>
 #include <fmt/format.h>
+#include <unistd.h>
+#include <whisk/actors/sim_replay.hpp>
 #include <whisk/policy/keep_alive.hpp>
 
 using namespace whisk::policy;
@@ -65,47 +68,34 @@ int main(int argc, char** argv) {
   if (specs.empty())
     specs = {"mean-gap", "fixed:10m", "hybrid", "greedy-dual"};
 
-  // Six hours of three functions: every 3 minutes, every 20 minutes, every 45 minutes (runs
-  // of 100 ms, offsets keep every run apart). One container per function, as in whisk-sim's
-  // smallest model.
-  struct run {
-    std::string function;
-    millis at;
-  };
-  std::vector<run> runs;
-  for (auto [function, every, offset] : {std::tuple{"api", 3, 1}, std::tuple{"report", 20, 2}, std::tuple{"backup", 45, 3}})
-    for (millis t = offset * 1000; t < 6 * 60 * minute_ms; t += every * minute_ms)
-      runs.push_back({function, t});
-  std::sort(runs.begin(), runs.end(), [](auto& a, auto& b) { return a.at < b.at; });
+  // A synthetic day of 20 functions in the Azure 2019 format (what `whisk-sim generate`
+  // writes), of which the first three hours are replayed.
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / fmt::format("whisk-example-trace-{}", ::getpid());
+  auto written = whisk::sim::generate_azure2019(20, 1, 42, dir);
+  auto trace = written ? whisk::sim::load_trace(dir) : whisk::expected<whisk::sim::trace>(written.err());
+  fs::remove_all(dir);
+  if (!trace) {
+    std::fprintf(stderr, "%s\n", trace.err().message.c_str());
+    return 1;
+  }
+  auto& arrivals = trace->arrivals;
+  arrivals.erase(std::find_if(arrivals.begin(), arrivals.end(), [](auto& a) { return a.time_ms >= 3 * 3600e3; }), arrivals.end());
+  trace->span_ms = 3 * 3600e3;
 
-  std::printf("%-16s %6s %6s\n", "policy", "runs", "cold");
+  std::vector<whisk::sim::policy_run> runs;
   for (auto& spec : specs) {
     auto policy = make_keep_alive_policy(spec, names);
     if (!policy) {
       std::fprintf(stderr, "%s\n", policy.err().message.c_str());
       return 2;
     }
-    auto& p = **policy;
-    struct idle {
-      std::uint64_t id;
-      millis since;
-      keep_alive_decision decision;
-    };
-    std::map<std::string, idle> warm;
-    std::uint64_t next_id = 1;
-    int cold = 0;
-    for (auto& r : runs) {
-      function_ref fn{r.function};
-      auto it = warm.find(r.function);
-      bool hit = it != warm.end() && warm_at(it->second.decision, it->second.since, r.at);
-      if (it != warm.end() && !hit)
-        p.on_removed(it->second.id, fn, r.at, removal_cause::expired);
-      auto id = hit ? it->second.id : next_id++;
-      cold += hit ? 0 : 1;
-      p.on_arrival(fn, r.at, hit ? start_kind::warm : start_kind::cold);
-      p.on_idle(id, fn, r.at + 100);
-      warm[r.function] = {id, r.at + 100, p.keep_alive(id, fn, r.at + 100)};
+    auto run = whisk::sim::replay(*trace, std::shared_ptr<keep_alive_policy>(std::move(*policy)));
+    if (!run) {
+      std::fprintf(stderr, "%s\n", run.err().message.c_str());
+      return 1;
     }
-    std::printf("%-16s %6zu %6d\n", p.name().c_str(), runs.size(), cold);
+    runs.push_back(std::move(*run));
   }
+  std::fputs(whisk::sim::format_table(whisk::sim::summarize(runs)).c_str(), stdout);
 }

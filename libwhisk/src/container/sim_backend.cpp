@@ -1,5 +1,6 @@
 #include "whisk/container/sim_backend.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <fmt/format.h>
 
@@ -74,8 +75,16 @@ void sim_backend::run(container_id id, run_request req, op_done done) {
       if (code.find("sim:fault") != std::string::npos)
         throw std::runtime_error("sim: fault injected into the caller of run()");
       auto msg = json::parse(req.message_json, json::max_wrapped_depth);
-      if (auto pos = code.find("sim:sleep="); pos != std::string::npos)
-        delay = std::chrono::milliseconds(std::atoi(code.c_str() + pos + 10));
+      if (auto pos = code.find("sim:sleep="); pos != std::string::npos) {
+        if (code.compare(pos + 10, 5, "param") == 0) { // each run says how long it takes (a replayed trace)
+          const json::value* value = msg ? msg->find("value") : nullptr;
+          const json::value* ms = value ? value->find("sim_ms") : nullptr;
+          if (ms && ms->is_number())
+            delay = std::chrono::milliseconds(std::max<std::int64_t>(0, ms->as_int()));
+        } else {
+          delay = std::chrono::milliseconds(std::atoi(code.c_str() + pos + 10));
+        }
+      }
       if (code.find("sim:timeout") != std::string::npos || delay.count() > req.timeout_ms) {
         delay = std::chrono::milliseconds(req.timeout_ms);
         out.kind = outcome_kind::timeout;
