@@ -72,11 +72,11 @@ struct pool_state {
   clock_point idle_mark{};   // idle_mb has been what it is since then
   double idle_mb_ns = 0;     // its integral up to idle_mark
 
-  std::vector<policy::container_info> view() const {
-    std::vector<policy::container_info> out;
+  policy::pool_view view() const {
+    policy::pool_view out;
     out.reserve(entries.size());
     for (auto& [id, e] : entries)
-      out.push_back(e.info);
+      out.push_back(&e.info);
     return out;
   }
 };
@@ -223,7 +223,7 @@ std::uint64_t spawn_proxy(self_ptr self, const std::string& kind, std::int64_t m
 
 void refill_stem_cells(self_ptr self) {
   auto& st = self->state;
-  if (!st.queue.empty()) // waiting runs come first
+  if (st.cfg.stem_cells.empty() || !st.queue.empty()) // none wanted; waiting runs come first
     return;
   for (auto& s : policy::missing_stem_cells(st.view(), st.cfg.stem_cells, st.cfg.user_memory_mb)) {
     auto id = spawn_proxy(self, s.kind, s.memory_mb);
@@ -307,10 +307,10 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
 // The promise is taken by value: a handler must never return a moved-from promise.
 bool try_place(self_ptr self, run_msg& msg, caf::typed_response_promise<run_result> rp) {
   auto& st = self->state;
-  auto pick = [self](const std::vector<policy::container_info>&, std::int64_t need_mb, std::int64_t free_mb) {
+  auto pick = [self](const policy::pool_view&, std::int64_t need_mb, std::int64_t free_mb) {
     return policy_victims(self, need_mb, free_mb);
   };
-  auto p = policy::schedule(st.view(), need_of(msg), st.cfg.user_memory_mb, pick);
+  auto p = policy::place(st.view(), need_of(msg), st.cfg.user_memory_mb, pick);
   if (p.kind != policy::placement_kind::wait) {
     bool warm = p.kind == policy::placement_kind::warm || p.kind == policy::placement_kind::resume;
     policy::function_ref fn{msg.action.revision, msg.action.ns, msg.action.memory_mb, 0};

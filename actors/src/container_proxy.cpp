@@ -193,7 +193,10 @@ void on_idle_check(self_ptr self) {
 
 // The line the runtime reads for one activation, built without re-parsing the parameters.
 std::string run_line(const run_msg& m, std::int64_t deadline_ms) {
-  std::string out = "{\"value\":";
+  std::string out;
+  out.reserve(m.params_json.size() + 2 * (m.action.ns.size() + m.action.name.size()) + m.action.version.size() +
+              2 * m.activation_id.size() + m.api_key.size() + m.api_host.size() + 256);
+  out += "{\"value\":";
   out += m.params_json.empty() ? "{}" : m.params_json;
   auto field = [&](const char* key, const std::string& v) {
     out += ",\"";

@@ -166,7 +166,21 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
 void write_string(std::string& out, std::string_view s) {
   out.push_back('"');
   const bool valid = simdjson::validate_utf8(s.data(), s.size());
+  out.reserve(out.size() + s.size() + 1);
   for (std::size_t i = 0; i < s.size(); ++i) {
+    // a run of characters that need no escape is appended at once
+    auto plain = i;
+    while (plain < s.size()) {
+      auto p = static_cast<unsigned char>(s[plain]);
+      if (p < 0x20 || p == '"' || p == '\\' || (p >= 0x80 && !valid))
+        break;
+      ++plain;
+    }
+    if (plain > i) {
+      out.append(s.data() + i, plain - i);
+      i = plain - 1;
+      continue;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80 && !valid) {
       auto n = utf8_sequence(s, i);

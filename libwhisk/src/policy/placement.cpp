@@ -16,19 +16,29 @@ const char* to_string(slot_state s) {
   return "?";
 }
 
-std::int64_t memory_in_use(const std::vector<container_info>& pool) {
-  std::int64_t sum = 0;
+pool_view view_of(const std::vector<container_info>& pool) {
+  pool_view out;
+  out.reserve(pool.size());
   for (auto& c : pool)
-    if (c.state != slot_state::removing)
-      sum += c.memory_mb;
+    out.push_back(&c);
+  return out;
+}
+
+std::int64_t memory_in_use(const pool_view& pool) {
+  std::int64_t sum = 0;
+  for (auto* c : pool)
+    if (c->state != slot_state::removing)
+      sum += c->memory_mb;
   return sum;
 }
 
-std::vector<std::uint64_t> pick_victims(const std::vector<container_info>& pool, std::int64_t need_mb, std::int64_t free_mb) {
+std::int64_t memory_in_use(const std::vector<container_info>& pool) { return memory_in_use(view_of(pool)); }
+
+std::vector<std::uint64_t> pick_victims(const pool_view& pool, std::int64_t need_mb, std::int64_t free_mb) {
   std::vector<const container_info*> idle;
-  for (auto& c : pool)
-    if ((c.state == slot_state::ready || c.state == slot_state::paused) && c.active == 0)
-      idle.push_back(&c);
+  for (auto* c : pool)
+    if ((c->state == slot_state::ready || c->state == slot_state::paused) && c->active == 0)
+      idle.push_back(c);
   std::sort(idle.begin(), idle.end(), [](auto* a, auto* b) { return a->last_used < b->last_used; });
   std::vector<std::uint64_t> victims;
   for (auto* c : idle) {
@@ -42,13 +52,22 @@ std::vector<std::uint64_t> pick_victims(const std::vector<container_info>& pool,
   return victims;
 }
 
+std::vector<std::uint64_t> pick_victims(const std::vector<container_info>& pool, std::int64_t need_mb, std::int64_t free_mb) {
+  return pick_victims(view_of(pool), need_mb, free_mb);
+}
+
 placement schedule(const std::vector<container_info>& pool, const run_need& need, std::int64_t user_memory_mb,
                    const victim_picker& pick) {
+  return place(view_of(pool), need, user_memory_mb, pick);
+}
+
+placement place(const pool_view& pool, const run_need& need, std::int64_t user_memory_mb, const victim_picker& pick) {
   // 1. a warm container of this action with room for one more run; busy ones first so
   //    that concurrent actions pack, then the most recently used ready one.
   const container_info* best = nullptr;
   auto rank = [](const container_info& c) { return c.state == slot_state::busy || c.state == slot_state::starting ? 1 : 0; };
-  for (auto& c : pool) {
+  for (auto* cp : pool) {
+    auto& c = *cp;
     bool usable = c.state == slot_state::ready || c.state == slot_state::busy || c.state == slot_state::starting;
     if (!usable || c.action_key != need.action_key || c.active >= c.concurrency)
       continue;
@@ -58,13 +77,17 @@ placement schedule(const std::vector<container_info>& pool, const run_need& need
   if (best)
     return {placement_kind::warm, best->id, {}};
   // 2. a paused container of this action
-  for (auto& c : pool)
+  for (auto* cp : pool) {
+    auto& c = *cp;
     if (c.state == slot_state::paused && c.action_key == need.action_key && c.active < c.concurrency)
       return {placement_kind::resume, c.id, {}};
+  }
   // 3. a stem cell of the kind and memory
-  for (auto& c : pool)
+  for (auto* cp : pool) {
+    auto& c = *cp;
     if (c.state == slot_state::stem && c.action_key.empty() && c.kind == need.kind && c.memory_mb == need.memory_mb)
       return {placement_kind::stem_cell, c.id, {}};
+  }
   // 4. a new container within the user memory
   auto free_mb = user_memory_mb - memory_in_use(pool);
   if (need.memory_mb <= free_mb)
@@ -72,9 +95,11 @@ placement schedule(const std::vector<container_info>& pool, const run_need& need
   // 5. the node is full: if this action has a container that is busy or starting, wait
   //    for it (it frees in a moment) rather than evict another action's warm container,
   //    which would only cost that action a cold start next (thrashing).
-  for (auto& c : pool)
+  for (auto* cp : pool) {
+    auto& c = *cp;
     if (c.action_key == need.action_key && (c.state == slot_state::busy || c.state == slot_state::starting))
       return {placement_kind::wait, 0, {}};
+  }
   // 6. make room by removing idle containers
   if (need.memory_mb <= user_memory_mb) {
     auto victims = pick ? pick(pool, need.memory_mb, free_mb) : pick_victims(pool, need.memory_mb, free_mb);
@@ -86,14 +111,21 @@ placement schedule(const std::vector<container_info>& pool, const run_need& need
 
 std::vector<stem_cell_config> missing_stem_cells(const std::vector<container_info>& pool,
                                                  const std::vector<stem_cell_config>& wanted, std::int64_t user_memory_mb) {
+  return missing_stem_cells(view_of(pool), wanted, user_memory_mb);
+}
+
+std::vector<stem_cell_config> missing_stem_cells(const pool_view& pool, const std::vector<stem_cell_config>& wanted,
+                                                 std::int64_t user_memory_mb) {
   std::vector<stem_cell_config> out;
   auto free_mb = user_memory_mb - memory_in_use(pool);
   for (auto& w : wanted) {
     std::int64_t have = 0;
-    for (auto& c : pool)
+    for (auto* cp : pool) {
+      auto& c = *cp;
       if ((c.state == slot_state::stem || c.state == slot_state::starting) && c.action_key.empty() && c.kind == w.kind &&
           c.memory_mb == w.memory_mb)
         ++have;
+    }
     for (auto n = have; n < w.count && w.memory_mb <= free_mb; ++n) {
       out.push_back({w.kind, w.memory_mb, 1});
       free_mb -= w.memory_mb;

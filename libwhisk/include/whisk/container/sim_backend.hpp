@@ -24,7 +24,8 @@ struct sim_model {
 //   "sim:oom"        the runtime is killed for memory during a run
 //   "sim:system-error" the backend fails the run (a whisk error: counts against an agent's health)
 //   "sim:sleep=N"    a run takes N ms instead of the model's run latency
-//   "sim:sleep=param" a run takes as long as its parameter "sim_ms" says (whisk-sim's replays)
+//   "sim:sleep=param" a run takes as long as its parameter "sim_ms" says and answers {} with
+//                    no log line (whisk-sim's replays)
 //   "sim:fault"      run() throws in its caller (fault injection: the caller's actor dies)
 // A run otherwise answers its "value" object.
 struct sim_counters {

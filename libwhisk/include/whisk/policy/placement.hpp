@@ -39,18 +39,26 @@ struct placement {
   std::vector<std::uint64_t> victims; // evict_and_create
 };
 
+// The pool as the functions below read it: pointers, so that a caller with containers of
+// its own (the pool actor) lends them without copying. The overloads over values are the same.
+using pool_view = std::vector<const container_info*>;
+pool_view view_of(const std::vector<container_info>& pool);
+
+std::int64_t memory_in_use(const pool_view& pool);
 std::int64_t memory_in_use(const std::vector<container_info>& pool);
 
 // Least recently used idle containers (ready or paused, nothing running) whose removal
 // frees at least `need_mb` beyond `free_mb`; empty if even all of them would not.
+std::vector<std::uint64_t> pick_victims(const pool_view& pool, std::int64_t need_mb, std::int64_t free_mb);
 std::vector<std::uint64_t> pick_victims(const std::vector<container_info>& pool, std::int64_t need_mb, std::int64_t free_mb);
 
 // Chooses idle containers (ready or paused, nothing running) whose removal frees at least
 // `need_mb` beyond `free_mb`, in the order they should go; empty when even all would not.
-using victim_picker =
-    std::function<std::vector<std::uint64_t>(const std::vector<container_info>& pool, std::int64_t need_mb, std::int64_t free_mb)>;
+using victim_picker = std::function<std::vector<std::uint64_t>(const pool_view& pool, std::int64_t need_mb, std::int64_t free_mb)>;
 
 // Step 6 asks `pick` (a keep-alive policy's eviction order); without one, pick_victims.
+placement place(const pool_view& pool, const run_need& need, std::int64_t user_memory_mb, const victim_picker& pick = {});
+// The same over values.
 placement schedule(const std::vector<container_info>& pool, const run_need& need, std::int64_t user_memory_mb,
                    const victim_picker& pick = {});
 
@@ -62,6 +70,8 @@ struct stem_cell_config {
 
 // Stem cells to start now so that each configured kind has `count` (starting or ready),
 // as far as the user memory allows.
+std::vector<stem_cell_config> missing_stem_cells(const pool_view& pool, const std::vector<stem_cell_config>& wanted,
+                                                 std::int64_t user_memory_mb);
 std::vector<stem_cell_config> missing_stem_cells(const std::vector<container_info>& pool,
                                                  const std::vector<stem_cell_config>& wanted, std::int64_t user_memory_mb);
 
