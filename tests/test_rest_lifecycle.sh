@@ -62,6 +62,20 @@ check "the pool counted a resume, and created no container" test "$(metric start
 check "the container is frozen again after the pause grace" poll 5 is_frozen "$LEAF"
 check "the container is removed after the idle timeout" poll 10 eval '[[ ! -d "$LEAF" ]]'
 check "the pool counted its removal" test "$(metric containers_removed_total)" == 1
+check "as the keep-alive policy's expiry (--idle-timeout is fixed keep-alive)" test "$(metric containers_expired_total)" == 1
+check "its idle memory over time is counted (256 MB for about 1.5 s)" eval \
+  'python3 -c "import sys; v = float(sys.argv[1]); sys.exit(0 if 256 * 1.4 <= v <= 256 * 4 else 1)" "$(metric containers_idle_mb_seconds_total)"'
+stop_node
+
+# --- a keep-alive policy by name ---
+timeout 20 "$NODE_BIN" --port=0 --data-dir="$DIR/data" --keep-alive-policy=sometimes >"$DIR/bad.out" 2>&1
+RC=$?
+check "an unknown --keep-alive-policy: exit 2, naming the known ones" eval '[[ $RC == 2 ]] && grep -q "hybrid" "$DIR/bad.out"'
+start_node --stem-cells=none --pause-grace=100 --keep-alive-policy=fixed:1s --queue-budget=2000
+check "the node says which policy it runs" grep -q "keep-alive fixed:1s" "$DIR/node.log"
+put_action ka "$token_action"
+req POST "$API/actions/ka?blocking=true&result=true" '{"i":1}'; expect 200 '"i":1' "an invoke under fixed:1s answers"
+check "its container is unloaded after 1 s idle" poll 10 eval '[[ $(metric containers_expired_total) == 1 && $(metric containers_removed_total) == 1 ]]'
 
 # --- concurrency > 1: one container takes several runs at once ---
 put_action conc '{"exec":{"kind":"nodejs:20","code":"const token = Math.random().toString(36).slice(2); function main(p) { return new Promise(r => setTimeout(() => r({token, i: p.i}), 300)); }"},"limits":{"concurrency":4}}'

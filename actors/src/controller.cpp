@@ -247,6 +247,12 @@ void answer_metrics(self_ptr self, http::responder respond) {
             counter("containers_created_total", "Containers created", p.created);
             counter("containers_removed_total", "Containers removed", p.removed);
             counter("containers_evicted_total", "Containers evicted to make room", p.evicted);
+            counter("containers_expired_total", "Idle containers unloaded when the keep-alive policy's time ran out",
+                    p.expired);
+            counter("containers_prewarmed_total", "Containers started ahead of a function's next run by the keep-alive policy",
+                    p.prewarms);
+            out.push_back({"containers_idle_mb_seconds_total", "Memory of idle warm containers over time (MB x s)",
+                           kind::counter, static_cast<double>(p.idle_mb_ms) / 1e3, {}});
             counter("runs_rejected_total", "Runs refused with 429 (queue full or queueing budget out)", p.rejected);
             counter("runs_shed_total", "Runs refused after waiting out the queueing budget", p.shed);
             counter("invokes_shed_total", "Invokes refused: they waited out the queueing budget before the controller",
