@@ -38,6 +38,7 @@ struct agent_options : caf::actor_system_config {
   std::int64_t user_memory = 2048;
   std::int64_t pause_grace = 50;
   std::int64_t idle_timeout = 600000;
+  std::string keep_alive_policy;
   std::string log_level = "info";
   std::string probe_kind = "nodejs:20";
   std::string stem_cells = "nodejs:20:256:1";
@@ -57,6 +58,9 @@ struct agent_options : caf::actor_system_config {
         .add(user_memory, "user-memory", "memory (MB) for all containers of this agent (default: 2048)")
         .add(pause_grace, "pause-grace", "ms an idle container stays unpaused (default: 50)")
         .add(idle_timeout, "idle-timeout", "ms an idle container lives before it is removed (default: 600000)")
+        .add(keep_alive_policy, "keep-alive-policy",
+             "how long idle containers stay: fixed[:DURATION], never-unload, hybrid, greedy-dual, lru[:DURATION] "
+             "(default: --idle-timeout; pre-warming is not done on agents, and evictions are the scheduler's)")
         .add(log_level, "log-level", "debug, info, warn or error (default: 'info')")
         .add(probe_kind, "probe-kind", "kind of the health test action's container (default: 'nodejs:20')")
         .add(stem_cells, "stem-cells", "prewarmed containers the scheduler hands out, kind:memoryMB:count separated by commas, or none (default: 'nodejs:20:256:1')");
@@ -200,6 +204,14 @@ int run(caf::actor_system& sys, const agent_options& o, const sigset_t& signals)
   cfg.stem_cells = *stems;
   cfg.proxy.pause_grace = std::chrono::milliseconds(o.pause_grace);
   cfg.proxy.idle_timeout = std::chrono::milliseconds(o.idle_timeout);
+  if (!o.keep_alive_policy.empty()) {
+    auto keep_alive = policy::make_keep_alive_policy(o.keep_alive_policy);
+    if (!keep_alive) {
+      log_error("invalid option: --keep-alive-policy: {} (see --help)", keep_alive.err().message);
+      return 2;
+    }
+    cfg.keep_alive = std::move(*keep_alive);
+  }
   auto hosted = make_backend(sys, o.containers, "agent-" + cfg.name, false);
 
   // The port first: the agent tells the scheduler where controllers reach it. What is

@@ -86,6 +86,8 @@ out=$(timeout 10 "$BIN/whisk-agent" --scheduler=nowhere 2>&1)
 [[ $? == 2 && "$out" == *"--scheduler must be HOST:PORT"* ]] && ok "whisk-agent refuses a --scheduler that is not HOST:PORT (exit 2)" || bad "bad --scheduler" "$out"
 out=$(timeout 10 "$BIN/whisk-agent" --scheduler=127.0.0.1:1 --http-host=0.0.0.0 2>&1)
 [[ $? == 2 && "$out" == *"--http-token-file"* ]] && ok "whisk-agent refuses operator routes on a non-loopback address without a token (exit 2)" || bad "--http-host without a token" "$out"
+out=$(timeout 10 "$BIN/whisk-agent" --scheduler=127.0.0.1:1 --keep-alive-policy=sometimes 2>&1)
+[[ $? == 2 && "$out" == *"greedy-dual"* ]] && ok "whisk-agent refuses an unknown --keep-alive-policy, naming the known ones (exit 2)" || bad "bad --keep-alive-policy" "$out"
 out=$(timeout 10 "$BIN/whisk-scheduler" --policy=random 2>&1)
 [[ $? == 2 && "$out" == *"--policy"* ]] && ok "whisk-scheduler refuses an unknown --policy (exit 2)" || bad "bad --policy" "$out"
 
@@ -97,7 +99,8 @@ SCHED="http://127.0.0.1:$SH"
 # (a long pause grace: only the operator routes pause containers here)
 AGENT_OPTS=(--scheduler=127.0.0.1:$SP --port=0 --http-port=0 --network=none --user-memory=1024 --pause-grace=60000)
 start a1 "registered with the scheduler" whisk-agent "${AGENT_OPTS[@]}" --name=a1
-start a2 "registered with the scheduler" whisk-agent "${AGENT_OPTS[@]}" --name=a2
+start a2 "registered with the scheduler" whisk-agent "${AGENT_OPTS[@]}" --name=a2 --keep-alive-policy=greedy-dual
+check "an agent says which keep-alive policy it runs" grep -q "agent a2: keep-alive greedy-dual" "$DIR/a2.log"
 CTL_OPTS=(--scheduler=127.0.0.1:$SP --port=0 --data-dir="$DIR/data" --lease-idle=1000 --lease-grace=1500 --requisition-wait=5000)
 start c1 "whisk-controller listening" whisk-controller "${CTL_OPTS[@]}" --name=c1
 start c2 "whisk-controller listening" whisk-controller "${CTL_OPTS[@]}" --name=c2

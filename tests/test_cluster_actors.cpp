@@ -82,9 +82,11 @@ struct cluster {
     }, 0);
   }
 
-  void add_agent(const std::string& name, std::int64_t memory_mb = 2048) {
+  void add_agent(const std::string& name, std::int64_t memory_mb = 2048,
+                 std::shared_ptr<policy::keep_alive_policy> keep_alive = nullptr) {
     auto sim = std::make_shared<container::sim_backend>(container::sim_model{}, timer.fn);
     agent_config ac;
+    ac.keep_alive = std::move(keep_alive);
     ac.name = name;
     ac.scheduler = scheduler;
     ac.user_memory_mb = memory_mb;
@@ -339,4 +341,52 @@ TEST_CASE("cluster: a container given back before its first run is not warm for 
   CHECK(c.metric("allocations_total", "stem-cell") == 1); // it went out as a stem cell
   CHECK(c.sims["a1"]->counters().created == 1);
   CHECK(c.sims["a1"]->counters().inits == 1);
+}
+
+namespace {
+
+// fixed keep-alive that writes down what it hears
+struct recording_policy : policy::fixed_keep_alive {
+  std::vector<std::string> events;
+  recording_policy() : policy::fixed_keep_alive(1000) {}
+  void on_arrival(const policy::function_ref& fn, policy::millis, policy::start_kind k) override {
+    events.push_back(fmt::format("arrival {} {}", fn.function, k == policy::start_kind::warm ? "warm" : "cold"));
+  }
+  void on_idle(std::uint64_t, const policy::function_ref& fn, policy::millis) override {
+    events.push_back(fmt::format("idle {}", fn.function));
+  }
+  void on_removed(std::uint64_t, const policy::function_ref& fn, policy::millis, policy::removal_cause c) override {
+    events.push_back(fmt::format("removed {} {}", fn.function, c == policy::removal_cause::expired ? "expired" : "other"));
+  }
+};
+
+} // namespace
+
+TEST_CASE("cluster: an agent's keep-alive policy hears every run and unloads idle containers when it says") {
+  cluster c;
+  auto pol = std::make_shared<recording_policy>();
+  c.add_agent("a1", 2048, pol);
+  auto b = c.add_balancer("c1");
+  c.advance(300ms);
+  c.run(b, "r1");
+  c.advance(100ms); // 50 create + 5 init + 1 run
+  REQUIRE(c.status("r1") == success);
+  c.run(b, "r2");
+  c.advance(10ms);
+  REQUIRE(c.status("r2") == success);
+  c.advance(900ms); // idle ~910 ms of its 1000
+  CHECK(c.sims["a1"]->counters().alive == 1);
+  c.advance(200ms);
+  CHECK(c.sims["a1"]->counters().alive == 0); // unloaded by the agent's policy, not the 10-minute idle timeout
+  CHECK(c.sims["a1"]->counters().destroyed == 1);
+  REQUIRE(pol->events.size() == 5);
+  CHECK(pol->events[0] == "arrival guest/a@1 cold");
+  CHECK(pol->events[1] == "idle guest/a@1");
+  CHECK(pol->events[2] == "arrival guest/a@1 warm");
+  CHECK(pol->events[3] == "idle guest/a@1");
+  CHECK(pol->events[4] == "removed guest/a@1 expired");
+  c.run(b, "r3"); // the next run starts a container again
+  c.advance(300ms);
+  CHECK(c.status("r3") == success);
+  CHECK(c.sims["a1"]->counters().created == 2);
 }

@@ -23,6 +23,8 @@ struct agent_entry {
   policy::slot_state state = policy::slot_state::starting;
   bool bound = false; // created for an allocation (not a stem cell of the agent's own)
   bool refill_after_run = false;
+  bool idle = false;     // its last run left it idle (the keep-alive policy's view)
+  bool deleted = false;  // the scheduler asked for its removal
 };
 
 struct agent_state {
@@ -39,6 +41,7 @@ struct agent_state {
   std::int64_t seq = 0;
   std::deque<run_outcome> window; // how the last 10 runs ended (the scheduler's health view)
   std::optional<std::uint64_t> probe_container;
+  std::shared_ptr<policy::keep_alive_policy> keep_alive; // may be null (see agent_config)
 };
 
 using self_ptr = agent_actor::stateful_pointer<agent_state>;
@@ -217,12 +220,39 @@ void probe(self_ptr self, std::int64_t n, caf::typed_response_promise<bool> rp) 
           });
 }
 
+policy::millis clock_ms(self_ptr self) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now().time_since_epoch()).count();
+}
+
+// A run ended in container `id`: the policy hears of its arrival and, if the container is
+// idle now, decides how long it stays; its proxy keeps it that long (or less, if a run comes).
+void run_ended(self_ptr self, std::uint64_t id, agent_entry& e, const container_event& ev) {
+  auto& st = self->state;
+  if (!st.keep_alive || e.action_key.empty())
+    return;
+  policy::function_ref fn{e.action_key, {}, e.memory_mb, 0};
+  st.keep_alive->on_arrival(fn, ev.run_start_ms, ev.run_cold ? policy::start_kind::cold : policy::start_kind::warm);
+  e.idle = static_cast<policy::slot_state>(ev.state) == policy::slot_state::ready;
+  if (!e.idle)
+    return;
+  auto now = clock_ms(self);
+  st.keep_alive->on_idle(id, fn, now);
+  auto d = st.keep_alive->keep_alive(id, fn, now);
+  self->send(e.proxy, keep_atom::value, d.keep_ms == policy::keep_forever ? std::int64_t{-1} : std::max<std::int64_t>(0, d.keep_ms));
+}
+
 void forget(self_ptr self, std::uint64_t id, const char* why) {
   auto& st = self->state;
   auto i = st.containers.find(id);
   if (i == st.containers.end())
     return;
   log_debug("agent {}: container {} gone ({})", st.cfg.name, id, why);
+  if (st.keep_alive && !i->second.action_key.empty()) {
+    auto cause = i->second.deleted ? policy::removal_cause::evicted
+                 : i->second.idle  ? policy::removal_cause::expired
+                                   : policy::removal_cause::failed;
+    st.keep_alive->on_removed(id, policy::function_ref{i->second.action_key, {}, i->second.memory_mb, 0}, clock_ms(self), cause);
+  }
   i->second.state = policy::slot_state::removing;
   tell_scheduler(self, id, i->second);
   st.containers.erase(i);
@@ -249,6 +279,11 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
   st.backend = std::move(backend);
   st.cfg = std::move(cfg);
   st.cfg.proxy.report_runs = true; // the health window counts every run's outcome
+  st.keep_alive = st.cfg.keep_alive;
+  log_info("agent {}: keep-alive {}", st.cfg.name,
+           st.keep_alive ? st.keep_alive->name()
+                         : fmt::format("{} ms (--idle-timeout)",
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(st.cfg.proxy.idle_timeout).count()));
   if (st.cfg.proxy.kept_log_lines == 0)
     st.cfg.proxy.kept_log_lines = 1000;
   self->set_down_handler([self](caf::down_msg& m) {
@@ -292,8 +327,10 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
         if (!from_scheduler(self))
           return;
         auto i = self->state.containers.find(id);
-        if (i != self->state.containers.end())
+        if (i != self->state.containers.end()) {
+          i->second.deleted = true;
           self->send(i->second.proxy, remove_atom::value);
+        }
       },
       [self](health_atom) -> agent_status { return status_of(self->state); },
       [self](probe_atom, std::int64_t n) -> caf::result<bool> {
@@ -332,6 +369,7 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
           st.window.push_back(static_cast<run_outcome>(std::clamp(ev.run_outcome, 0, 3)));
           if (st.window.size() > 10)
             st.window.pop_front();
+          run_ended(self, ev.id, i->second, ev);
           if (i->second.refill_after_run) {
             i->second.refill_after_run = false;
             refill_stem_cells(self);

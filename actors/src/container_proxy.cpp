@@ -30,6 +30,7 @@ struct pending_run {
   run_msg msg;
   caf::typed_response_promise<run_result> rp;
   std::int64_t start_ms = 0;
+  caf::actor_clock::time_point started{}; // the actor clock's start (the owner's keep-alive policy)
 };
 
 struct proxy_state {
@@ -58,6 +59,7 @@ struct proxy_state {
   std::size_t kept_bytes = 0;
   std::optional<caf::typed_response_promise<bool>> operator_op; // a suspend / resume asked by the owner
   bool prewarm = false; // initialize once started, with no run waiting
+  std::optional<caf::timespan> keep; // the owner's keep-alive for this idle period (else cfg.idle_timeout)
 };
 
 using self_ptr = proxy_actor::stateful_pointer<proxy_state>;
@@ -159,36 +161,51 @@ void schedule_idle_check(self_ptr self, caf::timespan after) {
   self->delayed_send(self, after, timer_atom::value, std::int32_t{idle_check}, std::uint64_t{0});
 }
 
+// How long an idle container stays: the owner's word for this idle period, or the
+// configured idle timeout; none when the owner unloads it itself.
+std::optional<caf::timespan> keep_for(const proxy_state& st) {
+  if (st.keep)
+    return st.keep->count() < 0 ? std::nullopt : st.keep;
+  if (st.cfg.owner_unloads)
+    return std::nullopt;
+  return st.cfg.idle_timeout;
+}
+
+void on_idle_check(self_ptr self);
+
 void became_idle(self_ptr self) {
   auto& st = self->state;
   st.idle_since = self->clock().now();
-  if (st.status == proxy_status::paused && st.cfg.owner_unloads)
-    return;
-  schedule_idle_check(self, st.status == proxy_status::paused ? st.cfg.idle_timeout : st.cfg.pause_grace);
+  on_idle_check(self);
 }
 
-// Pauses after the pause grace, removes after the idle timeout, both counted from the
+// Removes after the keep-alive and pauses after the pause grace, both counted from the
 // moment the container last became idle; reschedules itself for what is left.
 void on_idle_check(self_ptr self) {
   auto& st = self->state;
-  if (self->clock().now() >= st.next_check)
+  auto now = self->clock().now();
+  if (now >= st.next_check)
     st.next_check = caf::actor_clock::time_point::max(); // the earliest pending check is this one
   if (!st.running.empty() || !st.buffered.empty())
     return; // busy: the next became_idle schedules again
-  auto idle_for = self->clock().now() - st.idle_since;
-  if (st.status == proxy_status::ready) {
-    if (idle_for >= st.cfg.pause_grace) {
-      set_status(self, proxy_status::pausing);
-      st.backend->suspend(st.cid, notify_flag(self, backend_op::suspend));
-    } else {
-      schedule_idle_check(self, st.cfg.pause_grace - idle_for);
-    }
-  } else if (st.status == proxy_status::paused && !st.cfg.owner_unloads) {
-    if (idle_for >= st.cfg.idle_timeout)
-      begin_remove(self, "idle timeout");
-    else
-      schedule_idle_check(self, st.cfg.idle_timeout - idle_for);
+  if (st.status != proxy_status::ready && st.status != proxy_status::paused)
+    return; // pausing or resuming: checked again when that is done
+  auto idle_for = now - st.idle_since;
+  auto keep = keep_for(st);
+  if (keep && idle_for >= *keep) {
+    begin_remove(self, "idle timeout");
+    return;
   }
+  if (st.status == proxy_status::ready && idle_for >= st.cfg.pause_grace) {
+    set_status(self, proxy_status::pausing);
+    st.backend->suspend(st.cid, notify_flag(self, backend_op::suspend));
+    return;
+  }
+  auto next = st.status == proxy_status::ready ? st.cfg.pause_grace - idle_for : caf::timespan::max();
+  if (keep)
+    next = std::min(next, *keep - idle_for);
+  if (next != caf::timespan::max())
+    schedule_idle_check(self, next);
 }
 
 // The line the runtime reads for one activation, built without re-parsing the parameters.
@@ -222,6 +239,7 @@ void dispatch(self_ptr self, pending_run pr) {
   auto& st = self->state;
   set_status(self, proxy_status::running);
   pr.start_ms = now_ms();
+  pr.started = self->clock().now();
   auto& a = pr.msg.action;
   container::run_request req{run_line(pr.msg, pr.start_ms + a.timeout_ms), a.timeout_ms, a.log_limit_bytes};
   auto aid = pr.msg.activation_id;
@@ -387,8 +405,11 @@ void on_run(self_ptr self, backend_event& ev) {
     auto o = r.timed_out ? run_outcome::timeout
                          : r.status == static_cast<std::int32_t>(activation_status::whisk_error) ? run_outcome::system_error
                                                                                                  : run_outcome::fine;
+    bool idle = st.running.empty() && st.buffered.empty();
+    auto started = std::chrono::duration_cast<std::chrono::milliseconds>(pr.started.time_since_epoch()).count();
     self->send(st.pool, container_atom::value,
-               container_event{st.id, static_cast<std::int32_t>(policy::slot_state::busy), {}, static_cast<std::int32_t>(o)});
+               container_event{st.id, static_cast<std::int32_t>(idle ? policy::slot_state::ready : policy::slot_state::busy),
+                               {}, static_cast<std::int32_t>(o), started, r.init_ms >= 0});
   }
   pr.rp.deliver(std::move(r));
   if (out.kind != container::outcome_kind::ok) {
@@ -408,8 +429,8 @@ void on_suspended(self_ptr self, bool ok) {
     report(self, policy::slot_state::paused);
     if (!st.buffered.empty())
       begin_resume(self);
-    else if (!st.cfg.owner_unloads)
-      schedule_idle_check(self, st.cfg.idle_timeout - (self->clock().now() - st.idle_since));
+    else
+      on_idle_check(self); // the keep-alive goes on counting
     return;
   }
   log_warn("proxy {}: pause failed; the container stays running", st.id);
@@ -494,6 +515,12 @@ proxy_actor::behavior_type container_proxy(self_ptr self, container_owner pool, 
         return rp;
       },
       [self](remove_atom) { begin_remove(self, "removed by the pool"); },
+      [self](keep_atom, std::int64_t keep_ms) {
+        if (!from_owner(self))
+          return;
+        self->state.keep = std::chrono::milliseconds(keep_ms < 0 ? -1 : keep_ms);
+        on_idle_check(self); // (an idle container: removed now if that time is up, else checked then)
+      },
       [self](prewarm_atom, action_ref& a) {
         auto& st = self->state;
         // only the owner, only a container that has not been bound to an action yet

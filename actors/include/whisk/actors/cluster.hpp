@@ -22,6 +22,11 @@ struct agent_config {
   std::string probe_kind = "nodejs:20"; // the kind of the health test action's container
   std::vector<policy::stem_cell_config> stem_cells; // kept started for the scheduler to allocate
   proxy_config proxy;
+  // How long idle containers stay (set: after every run that leaves a container idle, the
+  // policy's keep-alive goes to its proxy; null: proxy.idle_timeout). Arrivals reach it when
+  // their runs end (runs go from controllers straight to the proxies); each function is its
+  // own app; pre-warm decisions are not taken on agents, and evictions are the scheduler's.
+  std::shared_ptr<policy::keep_alive_policy> keep_alive;
 };
 
 // What the scheduler shows operators (GET /agents, GET /metrics), refreshed on every tick.

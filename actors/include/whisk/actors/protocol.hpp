@@ -38,6 +38,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using log_atom = caf::atom_constant<caf::atom("log")>;
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
 using prewarm_atom = caf::atom_constant<caf::atom("prewarm")>;
+using keep_atom = caf::atom_constant<caf::atom("keep")>;
 
 // ---- messages -----------------------------------------------------------------------
 
@@ -160,13 +161,17 @@ struct container_event {
   std::uint64_t id = 0;       // the pool's id of the proxy
   std::int32_t state = 0;     // policy::slot_state
   std::string action_key;     // ready: the action it was initialized for
-  std::int32_t run_outcome = 0; // run_outcome: a run ended (only to owners that asked for it)
+  std::int32_t run_outcome = 0; // run_outcome: a run ended (only to owners that asked for it);
+                                // then state is ready if nothing else runs or waits, else busy
+  std::int64_t run_start_ms = 0; // a run ended: when it started (the actor clock, ms)
+  bool run_cold = false;         // ... and whether its container was started or initialized for it
 };
 enum class run_outcome : std::int32_t { none, fine, system_error, timeout };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, container_event& x) {
-  return f(caf::meta::type_name("container_event"), x.id, x.state, x.action_key, x.run_outcome);
+  return f(caf::meta::type_name("container_event"), x.id, x.state, x.action_key, x.run_outcome, x.run_start_ms,
+           x.run_cold);
 }
 
 struct pool_stats {
@@ -197,6 +202,7 @@ using proxy_actor = caf::typed_actor<
     caf::replies_to<run_atom, run_msg>::with<run_result>,
     caf::reacts_to<remove_atom>,                           // evict / shut down
     caf::reacts_to<prewarm_atom, action_ref>,              // start and initialize for this action, no run (its owner only)
+    caf::reacts_to<keep_atom, std::int64_t>,               // this idle period's keep-alive in ms, -1: forever (its owner only)
     caf::replies_to<suspend_atom>::with<bool>,             // operator pause (from its owner only)
     caf::replies_to<resume_atom>::with<bool>,              // operator resume (from its owner only)
     caf::replies_to<log_atom>::with<std::vector<std::string>>, // log lines since the last read (owner only)
