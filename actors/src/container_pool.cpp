@@ -7,6 +7,8 @@
 
 #include <deque>
 #include <map>
+#include <set>
+#include <unordered_map>
 
 #include "run_results.hpp"
 #include "whisk/actors/container_proxy.hpp"
@@ -59,6 +61,10 @@ struct pool_state {
   pool_config cfg;
   std::shared_ptr<container::backend> backend;
   std::map<std::uint64_t, pool_entry> entries;
+  // the same entries by the action they are bound to, and those bound to none (stem cells,
+  // starts not yet bound): a placement looks at these, not at the whole pool
+  std::unordered_map<std::string, std::set<std::uint64_t>> by_action;
+  std::set<std::uint64_t> unbound;
   std::deque<queued_run> queue;
   std::uint64_t next_id = 1;
   std::uint64_t use_seq = 0;
@@ -78,6 +84,31 @@ struct pool_state {
     for (auto& [id, e] : entries)
       out.push_back(&e.info);
     return out;
+  }
+
+  // What a placement for `action_key` can use: its containers and the unbound ones.
+  policy::pool_view candidates(const std::string& action_key) const {
+    policy::pool_view out;
+    if (auto i = by_action.find(action_key); i != by_action.end())
+      for (auto id : i->second)
+        out.push_back(&entries.at(id).info);
+    for (auto id : unbound)
+      out.push_back(&entries.at(id).info);
+    return out;
+  }
+
+  void bind(std::uint64_t id, const std::string& action_key) {
+    unbound.erase(id);
+    by_action[action_key].insert(id);
+  }
+
+  void unindex(std::uint64_t id, const std::string& action_key) {
+    unbound.erase(id);
+    if (auto i = by_action.find(action_key); i != by_action.end()) {
+      i->second.erase(id);
+      if (i->second.empty())
+        by_action.erase(i);
+    }
   }
 };
 
@@ -217,6 +248,7 @@ std::uint64_t spawn_proxy(self_ptr self, const std::string& kind, std::int64_t m
   e.info = std::move(info);
   e.bound_at = self->clock().now();
   st.entries.emplace(id, std::move(e));
+  st.unbound.insert(id);
   ++st.stats.created;
   return id;
 }
@@ -268,6 +300,8 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
     e.app = msg.action.ns;
   }
   recount(self, e);
+  if (e.info.action_key.empty())
+    st.bind(id, msg.action.revision);
   e.info.action_key = msg.action.revision;
   e.info.concurrency = msg.action.concurrency;
   e.info.last_used = ++st.use_seq;
@@ -310,7 +344,8 @@ bool try_place(self_ptr self, run_msg& msg, caf::typed_response_promise<run_resu
   auto pick = [self](const policy::pool_view&, std::int64_t need_mb, std::int64_t free_mb) {
     return policy_victims(self, need_mb, free_mb);
   };
-  auto p = policy::place(st.view(), need_of(msg), st.cfg.user_memory_mb, pick);
+  auto free_mb = [self] { return self->state.cfg.user_memory_mb - policy::memory_in_use(self->state.view()); };
+  auto p = policy::place(st.candidates(msg.action.revision), need_of(msg), st.cfg.user_memory_mb, free_mb, pick);
   if (p.kind != policy::placement_kind::wait) {
     bool warm = p.kind == policy::placement_kind::warm || p.kind == policy::placement_kind::resume;
     policy::function_ref fn{msg.action.revision, msg.action.ns, msg.action.memory_mb, 0};
@@ -384,6 +419,7 @@ void drop(self_ptr self, std::map<std::uint64_t, pool_entry>::iterator i) {
   recount(self, e, true);
   if (!e.info.action_key.empty())
     self->state.keep_alive->on_removed(i->first, ref_of(self, e), now_ms_of(self), e.cause);
+  self->state.unindex(i->first, e.info.action_key);
   self->state.entries.erase(i);
   ++self->state.stats.removed;
 }
@@ -398,14 +434,16 @@ void on_prewarm_due(self_ptr self, std::uint64_t plan_id) {
   auto plan = std::move(pi->second);
   st.prewarm_plans.erase(pi);
   auto& a = *plan.action;
-  for (auto& [id, e] : st.entries)
-    if (e.info.action_key == a.revision && e.info.state != policy::slot_state::removing)
-      return;
+  if (auto i = st.by_action.find(a.revision); i != st.by_action.end())
+    for (auto id : i->second)
+      if (st.entries.at(id).info.state != policy::slot_state::removing)
+        return;
   if (a.memory_mb > st.cfg.user_memory_mb - policy::memory_in_use(st.view()))
     return;
   auto id = spawn_proxy(self, a.kind, a.memory_mb);
   auto& e = st.entries.at(id);
   e.info.action_key = a.revision;
+  st.bind(id, a.revision);
   e.info.concurrency = a.concurrency;
   e.action = plan.action;
   e.app = plan.app;

@@ -58,10 +58,12 @@ std::vector<std::uint64_t> pick_victims(const std::vector<container_info>& pool,
 
 placement schedule(const std::vector<container_info>& pool, const run_need& need, std::int64_t user_memory_mb,
                    const victim_picker& pick) {
-  return place(view_of(pool), need, user_memory_mb, pick);
+  auto all = view_of(pool);
+  return place(all, need, user_memory_mb, [&] { return user_memory_mb - memory_in_use(all); }, pick);
 }
 
-placement place(const pool_view& pool, const run_need& need, std::int64_t user_memory_mb, const victim_picker& pick) {
+placement place(const pool_view& pool, const run_need& need, std::int64_t user_memory_mb,
+                const std::function<std::int64_t()>& free_memory, const victim_picker& pick) {
   // 1. a warm container of this action with room for one more run; busy ones first so
   //    that concurrent actions pack, then the most recently used ready one.
   const container_info* best = nullptr;
@@ -89,7 +91,7 @@ placement place(const pool_view& pool, const run_need& need, std::int64_t user_m
       return {placement_kind::stem_cell, c.id, {}};
   }
   // 4. a new container within the user memory
-  auto free_mb = user_memory_mb - memory_in_use(pool);
+  auto free_mb = free_memory();
   if (need.memory_mb <= free_mb)
     return {placement_kind::create, 0, {}};
   // 5. the node is full: if this action has a container that is busy or starting, wait

@@ -56,8 +56,13 @@ std::vector<std::uint64_t> pick_victims(const std::vector<container_info>& pool,
 // `need_mb` beyond `free_mb`, in the order they should go; empty when even all would not.
 using victim_picker = std::function<std::vector<std::uint64_t>(const pool_view& pool, std::int64_t need_mb, std::int64_t free_mb)>;
 
-// Step 6 asks `pick` (a keep-alive policy's eviction order); without one, pick_victims.
-placement place(const pool_view& pool, const run_need& need, std::int64_t user_memory_mb, const victim_picker& pick = {});
+// The same decision for a caller that keeps its containers indexed: `candidates` must hold
+// at least every container bound to the action and every unbound one (stem cells); the
+// memory still free is asked only when a new container is considered (cold path). Step 6
+// asks `pick` (a keep-alive policy's eviction order; it sees `candidates` and chooses among
+// all of the caller's idle containers); without one, pick_victims among `candidates`.
+placement place(const pool_view& candidates, const run_need& need, std::int64_t user_memory_mb,
+                const std::function<std::int64_t()>& free_mb, const victim_picker& pick = {});
 // The same over values.
 placement schedule(const std::vector<container_info>& pool, const run_need& need, std::int64_t user_memory_mb,
                    const victim_picker& pick = {});
