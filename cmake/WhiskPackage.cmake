@@ -39,7 +39,7 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, slirp4netns, nodejs")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3")
 # linking the static libraries takes their dependencies' development packages
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libcaf-dev, libfmt-dev, libsimdjson-dev, libsqlite3-dev, libsodium-dev, libseccomp-dev, prometheus-cpp-dev, libboost1.81-dev, cmake, g++")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libcaf-dev, libfmt-dev, libsimdjson-dev, libsqlite3-dev, libpq-dev, libsodium-dev, libseccomp-dev, prometheus-cpp-dev, libboost1.81-dev, cmake, g++")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${WHISK_PACKAGING_DIR}/postinst ${WHISK_PACKAGING_DIR}/prerm ${WHISK_PACKAGING_DIR}/postrm
   ${WHISK_PACKAGING_DIR}/conffiles)

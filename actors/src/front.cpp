@@ -17,7 +17,10 @@ void front_options::add_to(caf::config_option_set& options) {
   caf::config_option_adder{options, "global"}
       .add(port, "port", with_default("HTTP port of the REST API (0: any free port)", port))
       .add(host, "host", with_default("address the REST API listens on", host))
-      .add(data_dir, "data-dir", with_default("directory of the store (whisk.db) and of wskprops", data_dir))
+      .add(data_dir, "data-dir", with_default("directory of the store (whisk.db), the node secret and wskprops", data_dir))
+      .add(store, "store",
+           "a PostgreSQL database instead of SQLite in --data-dir: postgresql://USER@HOST:PORT/DB or "
+           "postgresql:///DB?host=/socket/dir (controllers sharing it need the same node-secret)")
       .add(queue_budget, "queue-budget", with_default("ms an invoke may wait (for the controller, then for a container) before it is refused with 429", queue_budget))
       .add(http_threads, "http-threads", with_default("threads serving HTTP", http_threads))
       .add(max_connections, "max-connections", with_default("open HTTP connections at most; more are answered 503", max_connections))
@@ -61,7 +64,7 @@ int run_front(caf::actor_system& sys, const front_options& o, pool_actor pool, f
       parts.stop_others();
     return 1;
   }
-  auto db = open_sqlite_store((data_dir / "whisk.db").string(), &*keys);
+  auto db = open_store(o.store, data_dir, *keys);
   if (!db) {
     log_error("{}", db.err().message);
     stop_pool();

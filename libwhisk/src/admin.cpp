@@ -34,6 +34,7 @@ std::string shown(const std::string& name) {
 
 struct options {
   fs::path data_dir = "whisk-data";
+  std::string store; // empty: SQLite in the data dir
   bool help = false;
   std::vector<std::string> words; // the verb and its arguments
 };
@@ -46,6 +47,8 @@ expected<options> parse_options(const std::vector<std::string>& args) {
       o.help = true;
     } else if (a.rfind("--data-dir=", 0) == 0) {
       o.data_dir = a.substr(11);
+    } else if (a.rfind("--store=", 0) == 0) {
+      o.store = a.substr(8);
     } else if (a == "--data-dir") {
       if (i + 1 == args.size())
         return make_error(errc::bad_request, "--data-dir needs a directory");
@@ -69,11 +72,11 @@ struct opened {
   std::unique_ptr<store> db;
 };
 
-expected<opened> open_data_dir(const fs::path& dir, bool create) {
+expected<opened> open_data_dir(const fs::path& dir, const std::string& store_spec, bool create) {
   auto db_file = dir / "whisk.db";
   auto secret_file = dir / "node-secret";
   std::error_code ec;
-  bool has_db = fs::exists(db_file, ec);
+  bool has_db = store_spec.empty() ? fs::exists(db_file, ec) : fs::exists(secret_file, ec); // a database: its secret here
   bool has_secret = fs::exists(secret_file, ec);
   if (!has_db && !create)
     return make_error(errc::internal, fmt::format("no store in {} (start whisk-node with --data-dir={} once, or create a user)",
@@ -86,7 +89,7 @@ expected<opened> open_data_dir(const fs::path& dir, bool create) {
   auto keys = load_node_secret(secret_file);
   if (!keys)
     return keys.err();
-  auto db = open_sqlite_store(db_file.string(), &*keys);
+  auto db = open_store(store_spec, dir, *keys);
   if (!db)
     return db.err();
   return opened{*keys, std::move(*db)};
@@ -135,7 +138,7 @@ expected<bool> delete_user(store& db, const std::string& ns) {
 }
 
 std::string usage_text() {
-  return "usage: whisk-admin [--data-dir=DIR] VERB [ARGS]\n"
+  return "usage: whisk-admin [--data-dir=DIR] [--store=URI] VERB [ARGS]\n"
          "\n"
          "Namespaces (tenants) and keys of a whisk-node data dir; works while the node runs.\n"
          "\n"
@@ -146,6 +149,8 @@ std::string usage_text() {
          "  namespace list             every namespace's name\n"
          "\n"
          "  --data-dir=DIR             the node's data dir (default: 'whisk-data', as whisk-node)\n"
+         "  --store=URI                the node's PostgreSQL database, as its --store (the key hashes\n"
+         "                             still need --data-dir's node-secret)\n"
          "  --help                     this text\n"
          "\n"
          "A changed or deleted key stops working on a running node at its next request.\n"
@@ -197,7 +202,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       return to_int(exit_code::bad_name);
     }
   auto dir = opened{};
-  if (auto o = open_data_dir(opts->data_dir, v == verb::create); !o) {
+  if (auto o = open_data_dir(opts->data_dir, opts->store, v == verb::create); !o) {
     err << "whisk-admin: " << o.err().message << "\n";
     return to_int(exit_code::failed);
   } else {

@@ -11,7 +11,9 @@ namespace whisk::api {
 authenticator::authenticator(store& s, std::optional<key_hasher> keys, std::int64_t recheck_ms)
     : store_(s), keys_(std::move(keys)), recheck_ms_(recheck_ms) {}
 
-std::optional<caller_info> authenticator::authenticate(const std::string& authorization) {
+std::optional<caller_info> authenticator::authenticate(const std::string& authorization, bool* unavailable) {
+  if (unavailable)
+    *unavailable = false;
   constexpr std::string_view scheme = "Basic ";
   if (authorization.size() <= scheme.size() || authorization.size() > 1024 || authorization.compare(0, scheme.size(), scheme) != 0)
     return std::nullopt;
@@ -35,6 +37,17 @@ std::optional<caller_info> authenticator::authenticate(const std::string& author
     return c;
   }
   auto ns = store_.namespace_by_uuid(c.uuid);
+  if (!ns && !store_.read_failure().empty()) {
+    // the store cannot be read (a database restarting): a key verified before stays good
+    // until it can be checked again; an unknown one cannot be checked now
+    if (i != cache_.end() && equal_secrets(i->second.key, c.key)) {
+      c.name = i->second.ns.name;
+      return c;
+    }
+    if (unavailable)
+      *unavailable = true;
+    return std::nullopt;
+  }
   if (!ns || !keys_->verify(c.key, ns->key_hash)) {
     if (!ns && i != cache_.end())
       cache_.erase(i);

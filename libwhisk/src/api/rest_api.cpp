@@ -97,16 +97,31 @@ http::response rest_api::invoke_response(const activation& a, bool result_only) 
 }
 
 std::shared_ptr<const action> rest_api::find_action(const std::string& ns, const std::string& name) {
+  // another controller on the same store (or whisk-admin) may have changed an action since
+  if (auto v = store_.entities_version(); v != entities_version_) {
+    action_cache_.clear();
+    entities_version_ = v;
+  }
   auto key = ns + "/" + name;
   auto i = action_cache_.find(key);
   if (i != action_cache_.end())
     return i->second;
   auto a = store_.get_action(ns, name);
+  if (!a && !store_.read_failure().empty())
+    return nullptr; // not known absent: the store cannot be read now (the caller answers 503)
   if (action_cache_.size() > 10000)
     action_cache_.clear();
   std::shared_ptr<const action> shared = a ? std::make_shared<const action>(std::move(*a)) : nullptr;
   action_cache_.emplace(key, shared);
   return shared;
+}
+
+http::response rest_api::store_unavailable() const {
+  return error(503, "The store is not available right now: " + store_.read_failure());
+}
+
+http::response rest_api::missing() const {
+  return store_.read_failure().empty() ? error(404, not_found_message) : store_unavailable();
 }
 
 void rest_api::handle(const http::request& req, const http::responder& respond, const invoke_hook& invoke) {
@@ -136,9 +151,10 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
                                             {"runtimes", std::move(kinds)}}));
     return;
   }
-  auto caller = auth_.authenticate(req.authorization);
+  bool unavailable = false;
+  auto caller = auth_.authenticate(req.authorization, &unavailable);
   if (!caller) {
-    respond(error(401, "The supplied authentication is invalid."));
+    respond(unavailable ? store_unavailable() : error(401, "The supplied authentication is invalid."));
     return;
   }
   if (parts[2] != "namespaces") {
@@ -190,6 +206,8 @@ http::response rest_api::actions(const route& r, const http::request& req, const
     json::array out;
     for (auto& a : store_.list_actions(ns, *limit == 0 ? 30 : *limit, *skip))
       out.push_back(to_json(a, false));
+    if (out.empty() && !store_.read_failure().empty())
+      return store_unavailable();
     return json_response(200, out);
   }
   if (r.parts.size() != 2)
@@ -200,12 +218,12 @@ http::response rest_api::actions(const route& r, const http::request& req, const
 
   if (r.method == "GET") {
     auto a = find_action(ns, name);
-    return a ? json_response(200, to_json(*a)) : error(404, not_found_message);
+    return a ? json_response(200, to_json(*a)) : missing();
   }
   if (r.method == "DELETE") {
     auto a = find_action(ns, name);
     if (!a)
-      return error(404, not_found_message);
+      return missing();
     auto deleted = store_.delete_action(ns, name);
     if (!deleted)
       return error(http_status(deleted.err().code), deleted.err().message);
@@ -236,7 +254,7 @@ http::response rest_api::actions(const route& r, const http::request& req, const
   if (r.method == "POST") {
     auto a = find_action(ns, name);
     if (!a)
-      return error(404, not_found_message);
+      return missing();
     json::value params = parameters_object(a->parameters);
     if (!req.body.empty()) {
       auto body = json::parse(req.body);
@@ -291,12 +309,14 @@ http::response rest_api::activations(const route& r, const caller_info& caller) 
     json::array out;
     for (auto& a : store_.list_activations(q))
       out.push_back(to_json(a, docs, docs));
+    if (out.empty() && !store_.read_failure().empty())
+      return store_unavailable();
     return json_response(200, out);
   }
   const std::string& id = r.parts[1];
   auto a = is_activation_id(id) ? store_.get_activation(caller.name, id) : std::nullopt;
   if (!a)
-    return error(404, not_found_message);
+    return missing();
   if (r.parts.size() == 2)
     return json_response(200, to_json(*a));
   if (r.parts.size() == 3 && r.parts[2] == "logs") {

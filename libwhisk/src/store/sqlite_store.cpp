@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <deque>
+#include <optional>
 #include <fmt/format.h>
 #include <mutex>
 #include <sqlite3.h>
 #include <thread>
 
+#include "group_commit.hpp"
 #include "shared_counter.hpp"
 #include "whisk/log.hpp"
 #include "whisk/store/store.hpp"
@@ -154,18 +156,12 @@ std::optional<action> action_from_doc(const std::string& doc) {
 
 class sqlite_store final : public store {
 public:
-  sqlite_store(sqlite3* reader, sqlite3* writer, shared_counter credentials)
-      : db_(reader), writer_db_(writer), credentials_(std::move(credentials)) {
-    writer_ = std::thread([this] { write_loop(); });
-  }
+  sqlite_store(sqlite3* reader, sqlite3* writer, shared_counter credentials, shared_counter entities)
+      : db_(reader), writer_db_(writer), credentials_(std::move(credentials)), entities_(std::move(entities)),
+        writes_([this](const std::deque<pending_write>& batch) { return write_batch(batch); }) {}
 
   ~sqlite_store() override {
-    {
-      std::lock_guard guard{queue_mx_};
-      stopping_ = true;
-    }
-    queue_cv_.notify_all();
-    writer_.join();
+    writes_.reset(); // the last commits, then the writer thread ends
     sqlite3_close(db_);
     sqlite3_close(writer_db_);
   }
@@ -244,6 +240,7 @@ public:
 
   // Bumped after each committed namespace write, by this process or another one.
   std::int64_t credentials_version() override { return credentials_.load(); }
+  std::int64_t entities_version() override { return entities_.load(); }
 
   expected<bool> put_action(const action& a) override {
     std::lock_guard guard{db_mx_};
@@ -251,6 +248,7 @@ public:
     st.bind(1, a.ns).bind(2, a.name).bind(3, a.updated_ms).bind(4, json::dump(to_json(a)));
     if (st.step() != SQLITE_DONE)
       return make_error(errc::unavailable, fmt::format("The store cannot write the action: {}", st.error()));
+    entities_.bump();
     return true;
   }
 
@@ -280,13 +278,16 @@ public:
     st.bind(1, ns).bind(2, name);
     if (st.step() != SQLITE_DONE)
       return make_error(errc::unavailable, fmt::format("The store cannot delete the action: {}", st.error()));
-    return sqlite3_changes(db_) > 0;
+    bool deleted = sqlite3_changes(db_) > 0;
+    if (deleted)
+      entities_.bump();
+    return deleted;
   }
 
-  void add_activation(activation a, on_committed done) override { enqueue({std::move(a), false, std::move(done)}); }
+  void add_activation(activation a, on_committed done) override { writes_->enqueue({std::move(a), false, std::move(done)}); }
 
   void add_accepted(activation stand_in, on_committed done) override {
-    enqueue({std::move(stand_in), true, std::move(done)});
+    writes_->enqueue({std::move(stand_in), true, std::move(done)});
   }
 
   expected<std::int64_t> recover_accepted(const std::string& owner) override {
@@ -337,98 +338,12 @@ public:
     return out;
   }
 
-  bool flush(std::chrono::milliseconds limit) override {
-    std::unique_lock lock{queue_mx_};
-    auto target = enqueued_total();
-    return flushed_cv_.wait_for(lock, limit, [&] { return written_ >= target; });
-  }
-
-  std::int64_t pending_writes() const override { return pending_.load(std::memory_order_relaxed); } // every invoke asks
-
-  std::string write_failure() const override {
-    std::lock_guard guard{queue_mx_};
-    return failure_;
-  }
-
-  store_write_stats write_stats() const override {
-    std::lock_guard guard{queue_mx_};
-    return stats_;
-  }
+  bool flush(std::chrono::milliseconds limit) override { return writes_->flush(limit); }
+  std::int64_t pending_writes() const override { return writes_->pending(); } // every invoke asks
+  std::string write_failure() const override { return writes_->failure(); }
+  store_write_stats write_stats() const override { return writes_->stats(); }
 
 private:
-  std::uint64_t enqueued_total() const { return written_ + in_flight_.size() + queue_.size(); }
-
-  struct pending_write {
-    activation a;
-    bool accepted = false; // a stand-in for an activation answered 202, not its record
-    on_committed done;
-  };
-
-  void enqueue(pending_write w) {
-    bool wake;
-    {
-      std::lock_guard guard{queue_mx_};
-      queue_.push_back(std::move(w));
-      pending_.fetch_add(1, std::memory_order_relaxed);
-      wake = queue_.size() == 1; // the writer sleeps only when the queue is empty
-    }
-    if (wake)
-      queue_cv_.notify_one();
-  }
-
-  // Group commit: whatever queued up while the previous transaction was written goes in the
-  // next one, at once (no waiting for more: an answer waits for its commit).
-  // A transaction that fails (disk full, read-only) is kept and retried with backoff, before
-  // anything newer; its answers leave anyway, so invokes are still answered while the store
-  // fails (the controller stops taking invokes when too much is pending). At shutdown a last
-  // try is made and what still fails is reported as lost.
-  void write_loop() {
-    int attempt = 0;
-    for (;;) {
-      {
-        std::unique_lock lock{queue_mx_};
-        if (in_flight_.empty()) {
-          queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-          if (queue_.empty() && stopping_)
-            return;
-        }
-        for (auto& w : queue_)
-          in_flight_.push_back(std::move(w));
-        queue_.clear();
-      }
-      auto began = std::chrono::steady_clock::now();
-      auto error = write_batch(in_flight_);
-      auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began).count();
-      for (auto& w : in_flight_)
-        if (w.done)
-          std::exchange(w.done, nullptr)();
-      std::unique_lock lock{queue_mx_};
-      if (error.empty()) {
-        if (!failure_.empty())
-          log_info("store: activation records are written again ({} kept record(s) written)", in_flight_.size());
-        failure_.clear();
-        attempt = 0;
-        ++stats_.commits;
-        stats_.records += static_cast<std::int64_t>(in_flight_.size());
-        stats_.commit_us += took;
-        written_ += in_flight_.size();
-        pending_.fetch_sub(static_cast<std::int64_t>(in_flight_.size()), std::memory_order_relaxed);
-        in_flight_.clear();
-        lock.unlock();
-        flushed_cv_.notify_all();
-        continue;
-      }
-      if (failure_.empty()) // once per change of state, not per retry
-        log_error("store: cannot write activation records ({}): keeping {} in memory and retrying", error, in_flight_.size());
-      failure_ = error;
-      if (stopping_) {
-        log_error("store: stopping with {} activation record(s) that could not be written: {}", in_flight_.size(), error);
-        return;
-      }
-      queue_cv_.wait_for(lock, std::chrono::milliseconds(std::min(1000, 10 << std::min(attempt++, 7))), [&] { return stopping_; });
-    }
-  }
-
   // One transaction for the batch; empty on success, else what failed.
   std::string write_batch(const std::deque<pending_write>& batch) {
     if (!exec(writer_db_, "BEGIN IMMEDIATE", false))
@@ -464,18 +379,9 @@ private:
   sqlite3* writer_db_;
   std::mutex db_mx_;
   std::string owner_; // of the stand-ins this store writes (see recover_accepted)
-  mutable std::mutex queue_mx_;
-  std::condition_variable queue_cv_;
-  std::condition_variable flushed_cv_;
-  std::deque<pending_write> queue_;
-  std::deque<pending_write> in_flight_;
-  std::uint64_t written_ = 0;
-  std::atomic<std::int64_t> pending_{0}; // queued + in flight, readable without the lock
-  std::string failure_; // why the last write failed; empty while writes succeed
-  store_write_stats stats_;
-  bool stopping_ = false;
-  std::thread writer_;
   shared_counter credentials_; // credentials_version()
+  shared_counter entities_;    // entities_version()
+  std::optional<group_commit> writes_; // last: its thread uses what is above
 };
 
 } // namespace
@@ -521,7 +427,13 @@ expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path, cons
     sqlite3_close(writer);
     return credentials.err();
   }
-  return std::unique_ptr<store>(new sqlite_store(reader, writer, std::move(*credentials)));
+  auto entities = shared_counter::open(path + "-entities");
+  if (!entities) {
+    sqlite3_close(reader);
+    sqlite3_close(writer);
+    return entities.err();
+  }
+  return std::unique_ptr<store>(new sqlite_store(reader, writer, std::move(*credentials), std::move(*entities)));
 }
 
 } // namespace whisk

@@ -26,6 +26,7 @@ struct front_options {
   std::int64_t port = 3233;
   std::string host = "127.0.0.1";
   std::string data_dir = "whisk-data";
+  std::string store; // empty: SQLite in data_dir; else a PostgreSQL URI
   std::int64_t queue_budget = 100;
   std::int64_t http_threads = 1;
   std::int64_t max_connections = 1024;

@@ -26,7 +26,9 @@ public:
   // keys: none refuses every key.
   authenticator(store& s, std::optional<key_hasher> keys, std::int64_t recheck_ms);
   // The caller named by an `Authorization: Basic ...` header, or none (401). Thread-safe.
-  std::optional<caller_info> authenticate(const std::string& authorization);
+  // `unavailable` (if given) is set when the key could not be checked because the store
+  // cannot be read (answer 503, not 401).
+  std::optional<caller_info> authenticate(const std::string& authorization, bool* unavailable = nullptr);
 
 private:
   struct verified_key {

@@ -55,6 +55,8 @@ public:
 private:
   struct route;
   std::shared_ptr<const action> find_action(const std::string& ns, const std::string& name); // null: none
+  http::response store_unavailable() const; // 503 naming why the store cannot be read
+  http::response missing() const;           // 404, or 503 while the store cannot be read
   http::response actions(const route& r, const http::request& req, const caller_info& caller,
                          const http::responder& respond, const invoke_hook& invoke, bool& answered);
   http::response activations(const route& r, const caller_info& caller);
@@ -63,6 +65,7 @@ private:
   rest_config cfg_;
   authenticator auth_; // the invoke path compares a remembered key, it does not hash
   std::map<std::string, std::shared_ptr<const action>> action_cache_; // "ns/name" -> action (null: known absent)
+  std::int64_t entities_version_ = -1; // the store's entities version the cache was filled under
 };
 
 } // namespace whisk::api

@@ -3,10 +3,12 @@
 // Writes that fail because the store cannot write (disk full, read-only) are errc::unavailable.
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "whisk/credentials.hpp"
@@ -55,6 +57,11 @@ public:
   // namespace; costs a memory load, so the REST layer asks it on every request and drops its
   // cache of verified keys when it moved: a rotated or deleted key stops working at once.
   virtual std::int64_t credentials_version() = 0;
+  // Changes whenever a store of this process or another one (a controller sharing the
+  // database) has written or deleted an action; the REST layer drops its entity cache when
+  // it moved. SQLite: at once (a shared counter next to the file); PostgreSQL: when the
+  // notification arrives (LISTEN/NOTIFY; milliseconds, at most a reconnect after an outage).
+  virtual std::int64_t entities_version() = 0;
 
   virtual expected<bool> put_action(const action& a) = 0;
   virtual std::optional<action> get_action(const std::string& ns, const std::string& name) = 0;
@@ -86,6 +93,9 @@ public:
   // Empty while writes succeed; else why the last one failed.
   virtual std::string write_failure() const = 0;
   virtual store_write_stats write_stats() const = 0;
+  // Empty while reads succeed; else why the last one failed (a database that is down: a
+  // read that found nothing does not mean "absent" then). SQLite: always empty.
+  virtual std::string read_failure() const { return {}; }
 };
 
 // The embedded default: one SQLite file (WAL) at `path`; it and its -wal and -shm files
@@ -93,5 +103,21 @@ public:
 // `plain_keys` (hashes replace the keys, whose bytes are wiped from the files); without
 // it such a store is refused.
 expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path, const key_hasher* plain_keys = nullptr);
+
+// PostgreSQL, through libpq: `uri` is a connection URI, postgresql://USER@HOST:PORT/DB, or
+// postgresql:///DB?host=/path/to/socket/dir for a Unix socket. The schema is created (or
+// migrated) on open; a database whose schema is newer than this binary knows is refused.
+// Keys are stored as their hashes, as in SQLite; there are no plain keys to migrate.
+expected<std::unique_ptr<store>> open_postgres_store(const std::string& uri);
+
+// "postgresql://..." or "postgres://...": a PostgreSQL URI.
+bool is_postgres_uri(std::string_view spec);
+// A PostgreSQL URI without its password (for logs).
+std::string redacted_uri(std::string_view uri);
+
+// What --store names: empty, SQLite in `data_dir` (whisk.db, its keys hashed with `keys`,
+// plain keys of an old store migrated); a PostgreSQL URI, that database. errc::bad_request
+// for anything else.
+expected<std::unique_ptr<store>> open_store(const std::string& spec, const std::filesystem::path& data_dir, const key_hasher& keys);
 
 } // namespace whisk
