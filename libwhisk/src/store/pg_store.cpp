@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "documents.hpp"
 #include "group_commit.hpp"
 #include "whisk/log.hpp"
 #include "whisk/store/store.hpp"
@@ -208,29 +209,6 @@ expected<bool> prepare_schema(connection& c) {
   if (auto r = c.exec("COMMIT"); !r.ok())
     return fail(r, "commit the schema");
   return true;
-}
-
-std::optional<action> action_from_doc(const std::string& doc) {
-  auto parsed = json::parse(doc, json::max_wrapped_depth);
-  if (!parsed)
-    return std::nullopt;
-  auto& d = *parsed;
-  auto a = action_from_json(d, json::get_string(d, "namespace"), json::get_string(d, "name"));
-  if (!a)
-    return std::nullopt;
-  a->version = json::get_string(d, "version", "0.0.1");
-  a->updated_ms = json::get_int(d, "updated", 0);
-  return *a;
-}
-
-std::optional<activation> activation_from_doc(const std::string& doc) {
-  auto parsed = json::parse(doc, json::max_wrapped_depth);
-  if (!parsed)
-    return std::nullopt;
-  auto a = activation_from_json(*parsed);
-  if (!a)
-    return std::nullopt;
-  return *a;
 }
 
 // "INSERT ... VALUES ($1,...,$k),($k+1,...)" for `rows` rows of `columns` parameters

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include <thread>
 
+#include "documents.hpp"
 #include "group_commit.hpp"
 #include "shared_counter.hpp"
 #include "whisk/log.hpp"
@@ -139,19 +140,6 @@ expected<bool> hash_plain_keys(sqlite3* db, const key_hasher& keys) {
     return make_error(errc::internal, "store: keys are hashed but the old pages could not be compacted away");
   log_info("store: replaced {} stored key(s) with their hashes", rows.size());
   return true;
-}
-
-std::optional<action> action_from_doc(const std::string& doc) {
-  auto parsed = json::parse(doc, json::max_wrapped_depth);
-  if (!parsed)
-    return std::nullopt;
-  auto& d = *parsed;
-  auto a = action_from_json(d, json::get_string(d, "namespace"), json::get_string(d, "name"));
-  if (!a)
-    return std::nullopt;
-  a->version = json::get_string(d, "version", "0.0.1");
-  a->updated_ms = json::get_int(d, "updated", 0);
-  return *a;
 }
 
 class sqlite_store final : public store {
@@ -314,13 +302,7 @@ public:
     st.bind(1, id).bind(2, ns);
     if (st.step() != SQLITE_ROW)
       return std::nullopt;
-    auto doc = json::parse(st.text(0), json::max_wrapped_depth);
-    if (!doc)
-      return std::nullopt;
-    auto a = activation_from_json(*doc);
-    if (!a)
-      return std::nullopt;
-    return *a;
+    return activation_from_doc(st.text(0));
   }
 
   std::vector<activation> list_activations(const activation_query& q) override {
@@ -332,9 +314,8 @@ public:
     st.bind(1, q.ns).bind(2, q.name).bind(3, q.since).bind(4, q.upto).bind(5, q.limit).bind(6, q.skip);
     std::vector<activation> out;
     while (st.step() == SQLITE_ROW)
-      if (auto doc = json::parse(st.text(0), json::max_wrapped_depth))
-        if (auto a = activation_from_json(*doc))
-          out.push_back(std::move(*a));
+      if (auto a = activation_from_doc(st.text(0)))
+        out.push_back(std::move(*a));
     return out;
   }
 
