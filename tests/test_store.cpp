@@ -1,3 +1,6 @@
+// The store contract, run against each backend (SQLite, PostgreSQL: see store_backends.hpp
+// and pg_server.hpp for the server these tests start), then what only SQLite has (its files,
+// plain-key migration), the guest's credentials and Basic auth over a store.
 #include <array>
 #include <catch2/catch.hpp>
 #include <future>
@@ -8,70 +11,75 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store_backends.hpp"
 #include "whisk/api/rest_api.hpp"
 #include "whisk/store/store.hpp"
 
 using namespace whisk;
+using whisk::test::eventually;
+using whisk::test::make_action;
+using whisk::test::make_activation;
+using whisk::test::store_backend;
+using whisk::test::temp_dir;
 
 namespace {
-struct temp_dir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / ("whisk-store-test-" + std::to_string(::getpid()) + "-" + random_hex(8));
-  temp_dir() { std::filesystem::create_directories(path); }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
 
-activation make_activation(const std::string& name, std::int64_t start) {
-  activation a;
-  a.ns = "guest";
-  a.name = name;
-  a.activation_id = new_activation_id();
-  a.start_ms = start;
-  a.end_ms = start + 1;
-  a.logs = {"log of " + name};
-  return a;
-}
-} // namespace
-
-TEST_CASE("store: namespaces and actions persist across reopen") {
-  temp_dir dir;
-  auto db = (dir.path / "whisk.db").string();
+void namespaces_and_actions_persist(store_backend& b) {
   {
-    auto s = open_sqlite_store(db);
+    auto s = b.open();
     REQUIRE(s);
     REQUIRE((*s)->put_namespace({"guest", "uuid-1", "key-1"}));
     auto a = action_from_json(*json::parse(R"({"exec":{"kind":"python:3","code":"def main(a): return a"}})"), "guest", "echo");
     REQUIRE(a);
     REQUIRE((*s)->put_action(*a));
+    REQUIRE((*s)->put_action(make_action("second")));
   }
-  auto s = open_sqlite_store(db);
+  auto s = b.open();
   REQUIRE(s);
   auto ns = (*s)->namespace_by_uuid("uuid-1");
   REQUIRE(ns);
+  CHECK(ns->name == "guest");
   CHECK(ns->key_hash == "key-1");
   CHECK(!(*s)->namespace_by_uuid("nope"));
+  CHECK((*s)->namespace_by_name("guest"));
   auto a = (*s)->get_action("guest", "echo");
   REQUIRE(a);
   CHECK(a->exec.kind == "python:3");
-  CHECK((*s)->list_actions("guest", 10, 0).size() == 1);
+  CHECK(a->exec.code == "def main(a): return a");
+  CHECK((*s)->list_actions("guest", 10, 0).size() == 2);
+  CHECK((*s)->list_actions("guest", 1, 0).size() == 1);
+  CHECK((*s)->list_actions("guest", 10, 1).size() == 1);
+  CHECK((*s)->list_actions("other", 10, 0).empty());
+  CHECK(!(*s)->get_action("other", "echo"));
   CHECK(*(*s)->delete_action("guest", "echo"));
   CHECK(!*(*s)->delete_action("guest", "echo"));
   CHECK(!(*s)->get_action("guest", "echo"));
 }
 
-TEST_CASE("store: activations are batched, listed newest first, and never lost on close") {
-  temp_dir dir;
-  auto db = (dir.path / "whisk.db").string();
+void activations_batched_and_listed(store_backend& b) {
   std::vector<std::string> ids;
   {
-    auto s = open_sqlite_store(db);
+    auto s = b.open();
     REQUIRE(s);
-    for (int i = 0; i < 500; ++i) {
+    for (int i = 0; i < 250; ++i) {
+      auto a = make_activation(i % 2 ? "odd" : "even", 1000 + i);
+      ids.push_back(a.activation_id);
+      (*s)->add_activation(a);
+    }
+    REQUIRE((*s)->flush());
+    auto stats = (*s)->write_stats();
+    CHECK(stats.records == 250);
+    CHECK(stats.commits >= 1);
+    CHECK(stats.commits < stats.records); // records queued meanwhile share a commit
+    CHECK((*s)->pending_writes() == 0);
+    CHECK((*s)->write_failure().empty());
+    for (int i = 250; i < 500; ++i) {
       auto a = make_activation(i % 2 ? "odd" : "even", 1000 + i);
       ids.push_back(a.activation_id);
       (*s)->add_activation(a);
     }
   } // closing drains the queue
-  auto s = open_sqlite_store(db);
+  auto s = b.open();
   REQUIRE(s);
   activation_query q;
   q.ns = "guest";
@@ -79,33 +87,38 @@ TEST_CASE("store: activations are batched, listed newest first, and never lost o
   auto all = (*s)->list_activations(q);
   CHECK(all.size() == 500);
   CHECK(all.front().start_ms == 1499);
+  CHECK(all.back().start_ms == 1000);
   q.name = "odd";
   q.limit = 5;
   q.skip = 1;
   auto odd = (*s)->list_activations(q);
   REQUIRE(odd.size() == 5);
   CHECK(odd.front().start_ms == 1497);
+  CHECK(odd.back().start_ms == 1489);
   q = {};
   q.ns = "guest";
   q.since = 1100;
   q.upto = 1109;
   CHECK((*s)->list_activations(q).size() == 10);
+  q.ns = "other";
+  CHECK((*s)->list_activations(q).empty());
   auto one = (*s)->get_activation("guest", ids[7]);
   REQUIRE(one);
+  CHECK(one->name == "odd");
+  CHECK(one->start_ms == 1007);
   CHECK(one->logs == std::vector<std::string>{"log of odd"});
+  CHECK((*s)->get_activation("guest", ids[499]));
   CHECK(!(*s)->get_activation("other", ids[7]));
 }
 
-TEST_CASE("store: a record is committed before its callback runs, and accepted activations are never lost") {
-  temp_dir dir;
-  auto db = (dir.path / "whisk.db").string();
-  auto s = open_sqlite_store(db);
+void committed_before_callback_and_accepted_never_lost(store_backend& b) {
+  auto s = b.open();
   REQUIRE(s);
   auto done = make_activation("done", 2000);
   std::promise<bool> visible;
   (*s)->add_activation(done, [&] {
     // a second connection (another process after a crash would use one) sees the record already
-    auto other = open_sqlite_store(db);
+    auto other = b.open();
     visible.set_value(other && (*other)->get_activation("guest", done.activation_id).has_value());
   });
   CHECK(visible.get_future().get());
@@ -126,7 +139,7 @@ TEST_CASE("store: a record is committed before its callback runs, and accepted a
   (*s)->flush();
   s->reset(); // the node stops; "lost" never ended
 
-  auto again = open_sqlite_store(db);
+  auto again = b.open();
   REQUIRE(again);
   auto n = (*again)->recover_accepted();
   REQUIRE(n);
@@ -140,25 +153,142 @@ TEST_CASE("store: a record is committed before its callback runs, and accepted a
   CHECK(*(*again)->recover_accepted() == 0); // once only
 }
 
-TEST_CASE("store: a result nested as deep as outside input allows reads back from its record") {
-  temp_dir dir;
-  auto db = (dir.path / "whisk.db").string();
+// Controllers sharing a store: each recovers the stand-ins it wrote, not another's.
+void accepted_recovered_by_their_owner(store_backend& b) {
+  auto stand_in = [](const std::string& name, std::int64_t start) {
+    auto a = make_activation(name, start);
+    a.status = activation_status::whisk_error;
+    return a;
+  };
+  auto of_c1 = stand_in("of-c1", 1000), of_c2 = stand_in("of-c2", 1001);
+  {
+    auto c1 = b.open();
+    auto c2 = b.open();
+    REQUIRE(c1);
+    REQUIRE(c2);
+    REQUIRE(*(*c1)->recover_accepted("c1") == 0);
+    REQUIRE(*(*c2)->recover_accepted("c2") == 0);
+    (*c1)->add_accepted(of_c1, [] {});
+    (*c2)->add_accepted(of_c2, [] {});
+    REQUIRE((*c1)->flush());
+    REQUIRE((*c2)->flush());
+  } // both stop before their runs end
+  auto c1 = b.open();
+  REQUIRE(c1);
+  auto n = (*c1)->recover_accepted("c1");
+  REQUIRE(n);
+  CHECK(*n == 1);
+  CHECK((*c1)->get_activation("guest", of_c1.activation_id));
+  CHECK(!(*c1)->get_activation("guest", of_c2.activation_id)); // c2's, still running as far as c1 knows
+  auto c2 = b.open();
+  REQUIRE(c2);
+  CHECK(*(*c2)->recover_accepted("c2") == 1);
+  CHECK((*c1)->get_activation("guest", of_c2.activation_id));
+}
+
+void deep_results_read_back(store_backend& b) {
   auto a = make_activation("deep", 1000);
   std::string deep = "{\"r\":" + std::string(json::max_depth - 1, '[') + std::string(json::max_depth - 1, ']') + "}";
   auto result = json::parse(deep);
   REQUIRE(result);
   a.result = *result;
   {
-    auto s = open_sqlite_store(db);
+    auto s = b.open();
     REQUIRE(s);
     (*s)->add_activation(a);
   }
-  auto s = open_sqlite_store(db);
+  auto s = b.open();
   REQUIRE(s);
   auto back = (*s)->get_activation("guest", a.activation_id);
   REQUIRE(back);
   CHECK(json::dump(back->result) == deep);
+  activation_query q;
+  q.ns = "guest";
+  auto listed = (*s)->list_activations(q);
+  REQUIRE(listed.size() == 1);
+  CHECK(json::dump(listed.front().result) == deep);
 }
+
+// `version` of `node` moves after `write` (through another store), within the time a
+// notification takes.
+template <class Version, class Write>
+bool moves_after(Version version, Write write) {
+  auto before = version();
+  write();
+  return eventually([&] { return version() != before; });
+}
+
+// Activations moved no version. (First the version settles: a store's own write moves it at
+// once and again when the database's notification of that write comes back.)
+template <class Version>
+bool still_after_activations(store& s, Version version) {
+  eventually([&] {
+    auto v = version();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return version() == v;
+  });
+  auto before = version();
+  s.add_activation(make_activation("x", 1));
+  s.add_accepted(make_activation("y", 2), [] {});
+  s.flush();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  return version() == before;
+}
+
+void credentials_version_moves_on_namespace_writes(store_backend& b) {
+  auto node = b.open();
+  auto other = b.open(); // whisk-admin's connection
+  REQUIRE(node);
+  REQUIRE(other);
+  auto version = [&] { return (*node)->credentials_version(); };
+  CHECK(version() >= 0);
+  CHECK(moves_after(version, [&] { REQUIRE((*other)->add_namespace({"a", "uuid-a", "hash-a"})); }));
+  CHECK(moves_after(version, [&] { REQUIRE((*other)->replace_key_hash("a", "hash-b")); }));
+  CHECK(moves_after(version, [&] { REQUIRE((*other)->put_namespace({"b", "uuid-b", "hash-c"})); }));
+  CHECK(moves_after(version, [&] { REQUIRE((*other)->delete_namespace("a")); }));
+  CHECK(moves_after(version, [&] { REQUIRE((*node)->replace_key_hash("b", "hash-d")); })); // its own write too
+  CHECK(still_after_activations(**node, version));
+  CHECK((*node)->namespace_by_name("b")->key_hash == "hash-d");
+  CHECK(!(*node)->namespace_by_name("a"));
+  // the errors an operator sees, the same from each backend
+  CHECK((*other)->add_namespace({"b", "uuid-x", "h"}).err().code == errc::conflict);
+  CHECK((*other)->add_namespace({"c", "uuid-b", "h"}).err().code == errc::conflict);
+  CHECK((*other)->replace_key_hash("zz", "h").err().code == errc::not_found);
+  CHECK(!(*other)->delete_namespace("zz"));
+  CHECK((*other)->namespaces().size() == 1);
+}
+
+void entities_version_moves_on_action_writes(store_backend& b) {
+  auto c1 = b.open();
+  auto c2 = b.open(); // a second controller on the same database
+  REQUIRE(c1);
+  REQUIRE(c2);
+  auto version = [&] { return (*c1)->entities_version(); };
+  CHECK(moves_after(version, [&] { REQUIRE((*c2)->put_action(make_action("echo"))); }));
+  CHECK(moves_after(version, [&] { REQUIRE((*c2)->put_action(make_action("echo", "def main(a): return {}"))); }));
+  CHECK((*c1)->get_action("guest", "echo")->exec.code == "def main(a): return {}");
+  CHECK(moves_after(version, [&] { REQUIRE(*(*c2)->delete_action("guest", "echo")); }));
+  CHECK(!(*c1)->get_action("guest", "echo"));
+  CHECK(moves_after(version, [&] { REQUIRE((*c1)->put_action(make_action("own"))); })); // its own write too
+  auto of_c2 = [&] { return (*c2)->entities_version(); };
+  CHECK(moves_after(of_c2, [&] { REQUIRE(*(*c1)->delete_action("guest", "own")); }));
+  CHECK(still_after_activations(**c1, version));
+}
+
+} // namespace
+
+WHISK_STORE_CONTRACT("namespaces and actions persist across reopen", namespaces_and_actions_persist)
+WHISK_STORE_CONTRACT("activations are batched and listed newest first and never lost on close", activations_batched_and_listed)
+WHISK_STORE_CONTRACT("a record is committed before its callback runs and accepted activations are never lost",
+                     committed_before_callback_and_accepted_never_lost)
+WHISK_STORE_CONTRACT("controllers sharing a store each recover only the activations they accepted", accepted_recovered_by_their_owner)
+WHISK_STORE_CONTRACT("a result nested as deep as outside input allows reads back from its record", deep_results_read_back)
+WHISK_STORE_CONTRACT("the credentials version moves when another store writes a namespace and not for activations",
+                     credentials_version_moves_on_namespace_writes)
+WHISK_STORE_CONTRACT("the entities version moves when another store writes an action and not for activations",
+                     entities_version_moves_on_action_writes)
+
+// --- SQLite only: its files ---------------------------------------------------------------
 
 namespace {
 std::string file_bytes(const std::filesystem::path& p) {
