@@ -9,7 +9,9 @@
 #     functions, with unbounded memory and with a bound where eviction matters: three
 #     quarters of fixed:10m's peak memory in use with unbounded memory (as whisk-bench-sim
 #     measures it: whisk-sim does not report a peak), rounded to 100 MB; the figures are
-#     whisk-sim's (policies.csv).
+#     whisk-sim's (policies.csv). WHISK_SIM_TRACE=PATH: part 2 replays RESULT_FUNCTIONS functions
+#     (0: all) of PATH instead, a directory of Azure Functions 2019 files (day WHISK_SIM_DAY,
+#     default 1) or the 2021 CSV file (see benchmarks/README.md, "whisk-sim").
 #   benchmarks/sim.sh [RESULT_FUNCTIONS [SPEED_FUNCTIONS]]   (default 200 and 1000: ~9 minutes
 #     on 2 cores, 4.5 of them the 1,000-function day; smaller is quicker, e.g. `sim.sh 50 200`)
 #   benchmarks/sim.sh profile [FUNCTIONS [SKIP SECONDS]]   (default 50: where whisk-sim's time
@@ -163,7 +165,14 @@ if /usr/bin/time -v true >/dev/null 2>&1; then TIME=(/usr/bin/time -v -o "$DIR/s
 
 say "generating a $SPEED_FUNCTIONS-function and a $RESULT_FUNCTIONS-function day (seed $SEED)"
 "$SIM" generate --functions="$SPEED_FUNCTIONS" --seed="$SEED" --out="$DIR/speed" >/dev/null
-"$SIM" generate --functions="$RESULT_FUNCTIONS" --seed="$SEED" --out="$DIR/results" >/dev/null
+TRACE=$DIR/results PICK=() TRACE_NAME="generated day, seed $SEED"
+if [[ -n ${WHISK_SIM_TRACE:-} ]]; then
+  TRACE=$WHISK_SIM_TRACE TRACE_NAME=$WHISK_SIM_TRACE
+  if [[ -d $TRACE ]]; then TRACE_NAME+=", day ${WHISK_SIM_DAY:-1}, seed $SEED"; fi
+  PICK=(--functions="$RESULT_FUNCTIONS" --day="${WHISK_SIM_DAY:-1}")
+else
+  "$SIM" generate --functions="$RESULT_FUNCTIONS" --seed="$SEED" --out="$TRACE" >/dev/null
+fi
 
 # === 1: speed ================================================================================
 say "speed: whisk-sim, $SPEED_FUNCTIONS functions, fixed:10m (at most $LIMIT s)"
@@ -181,20 +190,20 @@ say "speed: whisk-bench-sim, the same trace, fixed:10m"
 # === 2: results ==============================================================================
 POLICIES=fixed:10m,hybrid,greedy-dual,lru
 say "results: whisk-bench-sim, $RESULT_FUNCTIONS functions, unbounded (for the peak)"
-"$DECISIONS" "$DIR/results" --policy=$POLICIES --seed="$SEED" >"$DIR/results.decisions" 2>/dev/null
+"$DECISIONS" "$TRACE" "${PICK[@]}" --policy=$POLICIES --seed="$SEED" >"$DIR/results.decisions" 2>/dev/null
 read -r PEAK BUSY < <(awk '$1 == "fixed:10m" {print $11, $12}' "$DIR/results.decisions")
 BOUND=$(python3 -c "import sys; print(max(round(int(sys.argv[1]) * 0.75 / 100) * 100, 100))" "$PEAK")
 say "results: whisk-sim, $RESULT_FUNCTIONS functions, unbounded memory"
-"$SIM" --trace="$DIR/results" --policy=$POLICIES --seed="$SEED" --out="$DIR/unbounded" --quiet >/dev/null 2>"$DIR/unbounded.err"
+"$SIM" --trace="$TRACE" "${PICK[@]}" --policy=$POLICIES --seed="$SEED" --out="$DIR/unbounded" --quiet >/dev/null \
+  2>"$DIR/unbounded.err"
 say "results: whisk-sim, $RESULT_FUNCTIONS functions, --memory=$BOUND (fixed:10m's unbounded peak: $PEAK MB)"
-"$SIM" --trace="$DIR/results" --policy=$POLICIES --seed="$SEED" --memory="$BOUND" --out="$DIR/bounded" --quiet \
+"$SIM" --trace="$TRACE" "${PICK[@]}" --policy=$POLICIES --seed="$SEED" --memory="$BOUND" --out="$DIR/bounded" --quiet \
   >/dev/null 2>"$DIR/bounded.err"
-"$DECISIONS" "$DIR/results" --policy=$POLICIES --seed="$SEED" --memory="$BOUND" >"$DIR/bounded.decisions" 2>/dev/null
 
 # === the tables ===============================================================================
-python3 - "$DIR" "$SPEED_FUNCTIONS" "$RESULT_FUNCTIONS" "$PEAK" "$BUSY" "$BOUND" "$SEED" "$((SECONDS - T0))" <<'PY'
+python3 - "$DIR" "$SPEED_FUNCTIONS" "$RESULT_FUNCTIONS" "$PEAK" "$BUSY" "$BOUND" "$SEED" "$((SECONDS - T0))" "$TRACE_NAME" <<'PY'
 import csv, json, os, re, sys
-d, speed_fn, result_fn, peak, busy, bound, seed, took = sys.argv[1:]
+d, speed_fn, result_fn, peak, busy, bound, seed, took, trace_name = sys.argv[1:]
 
 def replayed(text):  # whisk-sim's per-policy lines on stderr
     out = {}
@@ -258,7 +267,7 @@ def results(tag, label):
             r["prewarms"], r["rejected"], speed[r["policy"]][1]))
     return json.load(open("%s/%s/report.json" % (d, tag)))
 
-print("\n## whisk-sim: the four policies (%s-function generated day, seed %s)" % (result_fn, seed))
+print("\n## whisk-sim: the four policies (%s functions, %s)" % (result_fn if result_fn != "0" else "all", trace_name))
 rep = results("unbounded", "Unbounded memory")
 print("\n%d functions of %d apps, %d arrivals; a cold start costs 450 ms (create) + 50 ms (init); containers are "
       "never paused. Wasted: memory of idle warm containers over the day (MB-s)." % (

@@ -12,7 +12,7 @@
 // how much of whisk-sim's time is the decisions and how much the actor machinery, not a
 // second simulator: its counts (printed to compare; equal to whisk-sim's on the generated
 // traces with unbounded memory, close under a memory bound) are not the figures of record.
-//   whisk-bench-sim TRACE [--policy=SPEC,...] [--memory=MB] [--functions=N] [--seed=S] [--generate=N]
+//   whisk-bench-sim TRACE [--policy=SPEC,...] [--memory=MB] [--functions=N] [--day=D] [--seed=S] [--generate=N]
 // TRACE: a directory with Azure 2019 files or a 2021 CSV (as whisk-sim --trace);
 // --generate=N first writes a synthetic N-function day into TRACE (as whisk-sim generate).
 #include <algorithm>
@@ -367,7 +367,8 @@ bool flag(std::string_view arg, std::string_view name, std::string& value) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: whisk-bench-sim TRACE [--policy=SPEC,...] [--memory=MB] [--functions=N] [--seed=S] [--generate=N]\n");
+  std::fprintf(stderr, "usage: whisk-bench-sim TRACE [--policy=SPEC,...] [--memory=MB] [--functions=N] [--day=D] [--seed=S] "
+                       "[--generate=N]\n");
   return 2;
 }
 
@@ -375,7 +376,7 @@ int usage() {
 
 int main(int argc, char** argv) {
   std::string trace_path, policies = "fixed:10m,hybrid,greedy-dual,lru", value;
-  std::int64_t memory_mb = 0, functions = 0, seed = 1, generate = 0;
+  std::int64_t memory_mb = 0, functions = 0, day = 1, seed = 1, generate = 0;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     try {
@@ -385,6 +386,8 @@ int main(int argc, char** argv) {
         memory_mb = std::stoll(value);
       else if (flag(arg, "--functions", value))
         functions = std::stoll(value);
+      else if (flag(arg, "--day", value))
+        day = std::stoll(value);
       else if (flag(arg, "--seed", value))
         seed = std::stoll(value);
       else if (flag(arg, "--generate", value))
@@ -397,7 +400,7 @@ int main(int argc, char** argv) {
       return usage();
     }
   }
-  if (trace_path.empty() || memory_mb < 0 || functions < 0 || seed < 0 || generate < 0)
+  if (trace_path.empty() || memory_mb < 0 || functions < 0 || day < 1 || day > 14 || seed < 0 || generate < 0)
     return usage();
   if (generate > 0) {
     auto files = sim::generate_azure2019(static_cast<std::size_t>(generate), 1, static_cast<std::uint64_t>(seed), trace_path);
@@ -407,6 +410,7 @@ int main(int argc, char** argv) {
     }
   }
   sim::load_options lo;
+  lo.day = static_cast<int>(day);
   lo.max_functions = static_cast<std::size_t>(functions);
   lo.seed = static_cast<std::uint64_t>(seed);
   auto t0 = steady::now();
