@@ -309,9 +309,9 @@ void dispatch(self_ptr self, std::uint64_t id, run_msg msg, caf::typed_response_
   auto aid = msg.activation_id;
   e.running.emplace(aid, rp);
   // The proxy enforces the action's limit; a proxy that dies is seen through the link
-  // (proxy_died), which ends its runs; the finite wait is the last resort.
-  auto limit = run_answer_limit(msg.action);
-  self->request(e.proxy, limit, run_atom::value, std::move(msg))
+  // (proxy_died), which ends its runs. No timeout here (see the controller's request: CAF
+  // 0.17 keeps every request timeout in its clock until it fires, answered or not).
+  self->request(e.proxy, caf::infinite, run_atom::value, std::move(msg))
       .then(
           [self, id, rp, retry_copy, aid](run_result& r) mutable {
             log_debug("pool: container {} answered {} (status {})", id, r.activation_id, r.status);

@@ -201,9 +201,11 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
   }
   st.in_flight.emplace(aid, std::move(f));
   // The pool (or balancer) answers every run: its proxies enforce the action's limit, and the
-  // runs of a proxy that dies are ended there; the finite wait is the last resort.
-  auto limit = run_answer_limit(msg.action);
-  self->request(st.pool, limit, run_atom::value, std::move(msg))
+  // runs of a proxy that dies are ended there (a pool that is gone answers at once with an
+  // error). No timeout here: CAF 0.17 never cancels a request's timeout when the answer
+  // comes, so each one would hold an entry in the actor clock for its whole length (minutes
+  // per run: hundreds of MB under sustained load).
+  self->request(st.pool, caf::infinite, run_atom::value, std::move(msg))
       .then([self, aid](run_result& r) { finish(self, aid, std::move(r)); },
             [self, aid](caf::error& err) {
               finish(self, aid, whisk_error(aid, "The container pool failed: " + self->system().render(err)));

@@ -102,9 +102,14 @@ int run_front(caf::actor_system& sys, const front_options& o, pool_actor pool, f
   // controller answers it before the REST layer's auth, so it is checked here.
   api::authenticator metrics_auth{**db, *keys, ctl_cfg.rest.auth_recheck_ms};
   http::server server{http_cfg, [&gate, &metrics_auth](http::request req, http::responder respond) {
-                        if (api::is_metrics_request(req.method, req.target) && !metrics_auth.authenticate(req.authorization)) {
-                          respond(api::rest_api::error(401, "The supplied authentication is invalid."));
-                          return;
+                        if (api::is_metrics_request(req.method, req.target)) {
+                          bool unavailable = false;
+                          if (!metrics_auth.authenticate(req.authorization, &unavailable)) {
+                            // (a key that cannot be checked while the store is down: 503, not 401)
+                            respond(unavailable ? api::rest_api::error(503, "The store is not available right now: the key cannot be checked.")
+                                                : api::rest_api::error(401, "The supplied authentication is invalid."));
+                            return;
+                          }
                         }
                         gate.forward(std::move(req), std::move(respond));
                       }};

@@ -17,11 +17,4 @@ inline run_result whisk_error(const std::string& activation_id, std::string mess
   return r;
 }
 
-// How long an answer to a run may take before the asker gives up on it: an init and a run
-// at the action's limit, plus a minute of queueing and start-up. The proxy enforces the
-// limit itself; this bound only keeps a run from waiting forever on a peer that is gone.
-inline caf::timespan run_answer_limit(const action_ref& a) {
-  return std::chrono::milliseconds(2 * a.timeout_ms) + std::chrono::minutes(1);
-}
-
 } // namespace whisk

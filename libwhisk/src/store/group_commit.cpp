@@ -88,7 +88,10 @@ void group_commit::loop() {
       log_error("store: stopping with {} activation record(s) that could not be written: {}", in_flight_.size(), error);
       return;
     }
-    queue_cv_.wait_for(lock, std::chrono::milliseconds(std::min(1000, 10 << std::min(attempt++, 7))), [&] { return stopping_; });
+    // the next try after the backoff, or at once for new records: their answers wait for a
+    // try (a broken PostgreSQL connection fails it at once, without a round trip)
+    queue_cv_.wait_for(lock, std::chrono::milliseconds(std::min(1000, 10 << std::min(attempt++, 7))),
+                       [&] { return stopping_ || !queue_.empty(); });
   }
 }
 

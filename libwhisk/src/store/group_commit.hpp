@@ -2,8 +2,8 @@
 // The activation writer every store shares: a queue, a thread, group commits. Whatever
 // queued up while the previous transaction was written goes in the next one, at once (no
 // waiting for more: an answer waits for its commit). A transaction that fails (disk full,
-// database gone) is kept and retried with backoff before anything newer; its callbacks run
-// anyway, so invokes are still answered while the store fails (the controller stops taking
+// database gone) is kept and retried with backoff, and at once whenever newer records come
+// (they join it); callbacks run after each try, so invokes are still answered while the store fails (the controller stops taking
 // invokes when too much is pending). At shutdown a last try is made and what still fails is
 // reported as lost. The backend supplies one function: write a batch in one transaction.
 #include <atomic>
