@@ -120,12 +120,16 @@ policy::millis now_ms_of(self_ptr self) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now().time_since_epoch()).count();
 }
 
-policy::function_ref ref_of(self_ptr self, const pool_entry& e) {
-  policy::function_ref fn{e.info.action_key, e.app, e.info.memory_mb, 0};
-  auto i = self->state.cold_start_ms.find(e.info.action_key);
-  if (i != self->state.cold_start_ms.end())
+// A function as the keep-alive policy sees it, with its last measured cold start.
+policy::function_ref ref_of(self_ptr self, std::string_view key, std::string_view app, std::int64_t memory_mb) {
+  policy::function_ref fn{key, app, memory_mb, 0};
+  if (auto i = self->state.cold_start_ms.find(key); i != self->state.cold_start_ms.end())
     fn.cold_start_ms = i->second;
   return fn;
+}
+
+policy::function_ref ref_of(self_ptr self, const pool_entry& e) {
+  return ref_of(self, e.info.action_key, e.app, e.info.memory_mb);
 }
 
 // --- idle memory over time: every change of an entry's idleness goes through recount ---
@@ -348,9 +352,7 @@ bool try_place(self_ptr self, run_msg& msg, caf::typed_response_promise<run_resu
   auto p = policy::place(st.candidates(msg.action.revision), need_of(msg), st.cfg.user_memory_mb, free_mb, pick);
   if (p.kind != policy::placement_kind::wait) {
     bool warm = p.kind == policy::placement_kind::warm || p.kind == policy::placement_kind::resume;
-    policy::function_ref fn{msg.action.revision, msg.action.ns, msg.action.memory_mb, 0};
-    if (auto c = st.cold_start_ms.find(msg.action.revision); c != st.cold_start_ms.end())
-      fn.cold_start_ms = c->second;
+    auto fn = ref_of(self, msg.action.revision, msg.action.ns, msg.action.memory_mb);
     st.keep_alive->on_arrival(fn, now_ms_of(self), warm ? policy::start_kind::warm : policy::start_kind::cold);
   }
   switch (p.kind) {
