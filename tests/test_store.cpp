@@ -275,8 +275,41 @@ void entities_version_moves_on_action_writes(store_backend& b) {
   CHECK(still_after_activations(**c1, version));
 }
 
+void entities_kept_by_collection(store_backend& b) {
+  {
+    auto s = b.open();
+    REQUIRE(s);
+    REQUIRE((*s)->put_entity("packages", "guest", "utils", 1000, json::object{{"name", "utils"}, {"v", 1}}));
+    REQUIRE((*s)->put_entity("packages", "guest", "tools", 2000, json::object{{"name", "tools"}}));
+    REQUIRE((*s)->put_entity("triggers", "guest", "utils", 1500, json::object{{"name", "a trigger"}}));
+    REQUIRE((*s)->put_entity("packages", "other", "utils", 1000, json::object{{"name", "theirs"}}));
+    REQUIRE((*s)->put_entity("packages", "guest", "utils", 3000, json::object{{"name", "utils"}, {"v", 2}})); // replaces
+  }
+  auto s = b.open();
+  REQUIRE(s);
+  auto doc = (*s)->get_entity("packages", "guest", "utils");
+  REQUIRE(doc);
+  CHECK(json::get_int(*doc, "v", 0) == 2);
+  CHECK(json::get_string(*(*s)->get_entity("triggers", "guest", "utils"), "name", "") == "a trigger");
+  CHECK(json::get_string(*(*s)->get_entity("packages", "other", "utils"), "name", "") == "theirs");
+  CHECK(!(*s)->get_entity("rules", "guest", "utils"));
+  auto listed = (*s)->list_entities("packages", "guest", 10, 0);
+  REQUIRE(listed.size() == 2);
+  CHECK(json::get_string(listed[0], "name", "") == "utils"); // newest first
+  CHECK(json::get_string(listed[1], "name", "") == "tools");
+  CHECK((*s)->list_entities("packages", "guest", 1, 1).size() == 1);
+  CHECK((*s)->list_entities("packages", "nobody", 10, 0).empty());
+  auto version = (*s)->entities_version();
+  CHECK(*(*s)->delete_entity("packages", "guest", "utils"));
+  CHECK((*s)->entities_version() != version);
+  CHECK(!*(*s)->delete_entity("packages", "guest", "utils"));
+  CHECK(!(*s)->get_entity("packages", "guest", "utils"));
+  CHECK((*s)->get_entity("triggers", "guest", "utils"));
+}
+
 } // namespace
 
+WHISK_STORE_CONTRACT("packages triggers and rules are kept by collection and namespace", entities_kept_by_collection)
 WHISK_STORE_CONTRACT("namespaces and actions persist across reopen", namespaces_and_actions_persist)
 WHISK_STORE_CONTRACT("activations are batched and listed newest first and never lost on close", activations_batched_and_listed)
 WHISK_STORE_CONTRACT("a record is committed before its callback runs and accepted activations are never lost",

@@ -23,18 +23,39 @@ TEST_CASE("store: a database whose whisk schema is newer than this binary is ref
     REQUIRE(s);
     REQUIRE((*s)->put_action(make_action("kept")));
   }
-  CHECK(pg.sql(b.db.name, "SELECT version FROM whisk_schema") == "1"); // what this binary writes
-  pg.sql(b.db.name, "UPDATE whisk_schema SET version = 2");
+  CHECK(pg.sql(b.db.name, "SELECT version FROM whisk_schema") == "2"); // what this binary writes
+  pg.sql(b.db.name, "UPDATE whisk_schema SET version = 3");
   auto refused = b.open();
   REQUIRE(!refused);
   INFO(refused.err().message);
-  CHECK_THAT(refused.err().message, Catch::Contains("schema version 2") && Catch::Contains("newer"));
+  CHECK_THAT(refused.err().message, Catch::Contains("schema version 3") && Catch::Contains("newer"));
   CHECK(pg.sql(b.db.name, "SELECT count(*) FROM actions") == "1"); // nothing touched
 
-  pg.sql(b.db.name, "UPDATE whisk_schema SET version = 1"); // the version alone was the reason
+  pg.sql(b.db.name, "UPDATE whisk_schema SET version = 2"); // the version alone was the reason
   auto s = b.open();
   REQUIRE(s);
   CHECK((*s)->get_action("guest", "kept"));
+}
+
+TEST_CASE("store: a version 1 database is migrated to version 2 and keeps its actions (postgresql)") {
+  postgres_backend b;
+  auto& pg = pg_server::instance();
+  {
+    auto s = b.open();
+    REQUIRE(s);
+    REQUIRE((*s)->put_action(make_action("kept")));
+  }
+  // what a version 1 binary left: no entities table
+  pg.sql(b.db.name, "DROP TABLE entities");
+  pg.sql(b.db.name, "UPDATE whisk_schema SET version = 1");
+  auto s = b.open();
+  REQUIRE(s);
+  CHECK(pg.sql(b.db.name, "SELECT max(version) FROM whisk_schema") == "2");
+  CHECK((*s)->get_action("guest", "kept"));
+  REQUIRE((*s)->put_entity("packages", "guest", "utils", 1, whisk::json::object{{"name", "utils"}}));
+  auto doc = (*s)->get_entity("packages", "guest", "utils");
+  REQUIRE(doc);
+  CHECK(whisk::json::get_string(*doc, "name", "") == "utils");
 }
 
 TEST_CASE("store: controllers starting at once on a new database all get the schema (postgresql)") {

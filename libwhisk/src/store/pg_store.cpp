@@ -26,7 +26,7 @@ namespace whisk {
 
 namespace {
 
-constexpr int schema_version = 1; // what this binary reads and writes
+constexpr int schema_version = 2; // what this binary reads and writes
 constexpr const char* channel = "whisk_changes";
 
 // libpq's messages on one line: "...failed: No such file or directory Is the server running..."
@@ -177,6 +177,11 @@ const char* const schema_v1 =
     "  doc text NOT NULL, owner text NOT NULL DEFAULT '');"
     "CREATE INDEX accepted_by_owner ON accepted(owner);";
 
+// version 2: packages, triggers, rules and namespace limits
+const char* const schema_v2 =
+    "CREATE TABLE entities(collection text NOT NULL, ns text NOT NULL, name text NOT NULL, updated bigint NOT NULL,"
+    "  doc text NOT NULL, PRIMARY KEY(collection, ns, name));";
+
 // Creates the schema, or checks the one there; several controllers may start at once.
 expected<bool> prepare_schema(connection& c) {
   auto fail = [&](const result& r, const char* what) {
@@ -196,6 +201,8 @@ expected<bool> prepare_schema(connection& c) {
   if (have.empty()) {
     if (auto r = c.exec(schema_v1); !r.ok())
       return fail(r, "create the schema");
+    if (auto r = c.exec(schema_v2); !r.ok())
+      return fail(r, "create the schema");
     if (auto r = c.exec("INSERT INTO whisk_schema(version) VALUES($1)", {std::to_string(schema_version)}); !r.ok())
       return fail(r, "record the schema version");
     log_info("store: created the whisk schema (version {}) in PostgreSQL", schema_version);
@@ -204,8 +211,14 @@ expected<bool> prepare_schema(connection& c) {
     return make_error(errc::internal, fmt::format("store: the PostgreSQL database has whisk schema version {}, newer than "
                                                   "this binary's ({}): refusing to use it (upgrade whisk)",
                                                   have, schema_version));
+  } else if (std::atoi(have.c_str()) < schema_version) { // older versions are migrated, step by step
+    if (std::atoi(have.c_str()) < 2)
+      if (auto r = c.exec(schema_v2); !r.ok())
+        return fail(r, "migrate the schema to version 2");
+    if (auto r = c.exec("INSERT INTO whisk_schema(version) VALUES($1)", {std::to_string(schema_version)}); !r.ok())
+      return fail(r, "record the schema version");
+    log_info("store: migrated the whisk schema from version {} to {} in PostgreSQL", have, schema_version);
   }
-  // (older versions would be migrated here, step by step, in this transaction)
   if (auto r = c.exec("COMMIT"); !r.ok())
     return fail(r, "commit the schema");
   return true;
@@ -359,6 +372,54 @@ public:
                       {ns, name});
     if (!r.ok())
       return make_error(errc::unavailable, fmt::format("The store cannot delete the action: {}", db_.problem(r)));
+    bool deleted = r.rows() > 0;
+    if (deleted)
+      entities_.fetch_add(1);
+    return deleted;
+  }
+
+  expected<bool> put_entity(const std::string& collection, const std::string& ns, const std::string& name,
+                            std::int64_t updated_ms, const json::value& doc) override {
+    std::lock_guard guard{db_mx_};
+    auto r = db_.exec("WITH w AS (INSERT INTO entities(collection, ns, name, updated, doc) VALUES($1, $2, $3, $4, $5) "
+                      "ON CONFLICT (collection, ns, name) DO UPDATE SET updated = EXCLUDED.updated, doc = EXCLUDED.doc "
+                      "RETURNING 1) SELECT pg_notify('whisk_changes', 'entities') FROM w",
+                      {collection, ns, name, std::to_string(updated_ms), json::dump(doc)});
+    if (!r.ok())
+      return make_error(errc::unavailable, fmt::format("The store cannot write the entity: {}", db_.problem(r)));
+    entities_.fetch_add(1);
+    return true;
+  }
+
+  std::optional<json::value> get_entity(const std::string& collection, const std::string& ns, const std::string& name) override {
+    std::lock_guard guard{db_mx_};
+    auto r = db_.exec("SELECT doc FROM entities WHERE collection = $1 AND ns = $2 AND name = $3", {collection, ns, name});
+    if (!r.ok() || r.rows() == 0)
+      return std::nullopt;
+    auto doc = json::parse(r.text(0, 0));
+    return doc ? std::optional<json::value>(std::move(*doc)) : std::nullopt;
+  }
+
+  std::vector<json::value> list_entities(const std::string& collection, const std::string& ns, std::int64_t limit,
+                                         std::int64_t skip) override {
+    std::lock_guard guard{db_mx_};
+    auto r = db_.exec("SELECT doc FROM entities WHERE collection = $1 AND ns = $2 ORDER BY updated DESC, name "
+                      "LIMIT $3::bigint OFFSET $4::bigint",
+                      {collection, ns, std::to_string(limit), std::to_string(skip)});
+    std::vector<json::value> out;
+    for (int i = 0; r.ok() && i < r.rows(); ++i)
+      if (auto doc = json::parse(r.text(i, 0)))
+        out.push_back(std::move(*doc));
+    return out;
+  }
+
+  expected<bool> delete_entity(const std::string& collection, const std::string& ns, const std::string& name) override {
+    std::lock_guard guard{db_mx_};
+    auto r = db_.exec("WITH d AS (DELETE FROM entities WHERE collection = $1 AND ns = $2 AND name = $3 RETURNING 1) "
+                      "SELECT pg_notify('whisk_changes', 'entities') FROM d",
+                      {collection, ns, name});
+    if (!r.ok())
+      return make_error(errc::unavailable, fmt::format("The store cannot delete the entity: {}", db_.problem(r)));
     bool deleted = r.rows() > 0;
     if (deleted)
       entities_.fetch_add(1);

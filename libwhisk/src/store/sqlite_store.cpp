@@ -272,6 +272,51 @@ public:
     return deleted;
   }
 
+  expected<bool> put_entity(const std::string& collection, const std::string& ns, const std::string& name,
+                            std::int64_t updated_ms, const json::value& doc) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "INSERT OR REPLACE INTO entities(collection, ns, name, updated, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
+    st.bind(1, collection).bind(2, ns).bind(3, name).bind(4, updated_ms).bind(5, json::dump(doc));
+    if (st.step() != SQLITE_DONE)
+      return make_error(errc::unavailable, fmt::format("The store cannot write the entity: {}", st.error()));
+    entities_.bump();
+    return true;
+  }
+
+  std::optional<json::value> get_entity(const std::string& collection, const std::string& ns, const std::string& name) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "SELECT doc FROM entities WHERE collection = ?1 AND ns = ?2 AND name = ?3"};
+    st.bind(1, collection).bind(2, ns).bind(3, name);
+    if (st.step() != SQLITE_ROW)
+      return std::nullopt;
+    auto doc = json::parse(st.text(0));
+    return doc ? std::optional<json::value>(std::move(*doc)) : std::nullopt;
+  }
+
+  std::vector<json::value> list_entities(const std::string& collection, const std::string& ns, std::int64_t limit,
+                                         std::int64_t skip) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "SELECT doc FROM entities WHERE collection = ?1 AND ns = ?2 ORDER BY updated DESC, name LIMIT ?3 OFFSET ?4"};
+    st.bind(1, collection).bind(2, ns).bind(3, limit).bind(4, skip);
+    std::vector<json::value> out;
+    while (st.step() == SQLITE_ROW)
+      if (auto doc = json::parse(st.text(0)))
+        out.push_back(std::move(*doc));
+    return out;
+  }
+
+  expected<bool> delete_entity(const std::string& collection, const std::string& ns, const std::string& name) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_, "DELETE FROM entities WHERE collection = ?1 AND ns = ?2 AND name = ?3"};
+    st.bind(1, collection).bind(2, ns).bind(3, name);
+    if (st.step() != SQLITE_DONE)
+      return make_error(errc::unavailable, fmt::format("The store cannot delete the entity: {}", st.error()));
+    bool deleted = sqlite3_changes(db_) > 0;
+    if (deleted)
+      entities_.bump();
+    return deleted;
+  }
+
   void add_activation(activation a, on_committed done) override { writes_->enqueue({std::move(a), false, std::move(done)}); }
 
   void add_accepted(activation stand_in, on_committed done) override {
@@ -377,6 +422,8 @@ expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path, cons
       "CREATE TABLE IF NOT EXISTS namespaces(name TEXT PRIMARY KEY, uuid TEXT UNIQUE NOT NULL, key_hash TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS actions(ns TEXT NOT NULL, name TEXT NOT NULL, updated INTEGER NOT NULL,"
       "  doc TEXT NOT NULL, PRIMARY KEY(ns, name));"
+      "CREATE TABLE IF NOT EXISTS entities(collection TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL,"
+      "  updated INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY(collection, ns, name));"
       "CREATE TABLE IF NOT EXISTS activations(id TEXT PRIMARY KEY, ns TEXT NOT NULL, name TEXT NOT NULL,"
       "  start INTEGER NOT NULL, doc TEXT NOT NULL);"
       "CREATE INDEX IF NOT EXISTS activations_by_ns ON activations(ns, start);"

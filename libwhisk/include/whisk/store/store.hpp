@@ -69,6 +69,17 @@ public:
   // true: deleted; false: there was no such action; an error (unavailable): the store failed.
   virtual expected<bool> delete_action(const std::string& ns, const std::string& name) = 0;
 
+  // Packages, triggers, rules and namespace limits: JSON documents by collection
+  // ("packages", "triggers", "rules", "limits"), namespace and name. Writes and deletes move
+  // entities_version() as action writes do. Lists are newest first.
+  virtual expected<bool> put_entity(const std::string& collection, const std::string& ns, const std::string& name,
+                                    std::int64_t updated_ms, const json::value& doc) = 0;
+  virtual std::optional<json::value> get_entity(const std::string& collection, const std::string& ns,
+                                                const std::string& name) = 0;
+  virtual std::vector<json::value> list_entities(const std::string& collection, const std::string& ns,
+                                                 std::int64_t limit, std::int64_t skip) = 0;
+  virtual expected<bool> delete_entity(const std::string& collection, const std::string& ns, const std::string& name) = 0;
+
   // Runs on the store's own thread once a write is committed (on disk, safe from a crash).
   using on_committed = std::function<void()>;
 
