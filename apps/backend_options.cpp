@@ -51,7 +51,9 @@ void backend_options::add_to(caf::config_option_set& options) {
                         network))
       .add(isolate_workers, "isolate-workers", with_default("threads running js:isolate actions (0: one per core)", isolate_workers))
       .add(isolate_cache, "isolate-cache", with_default("compiled isolates kept for reuse, all workers together", isolate_cache))
-      .add(isolate_cache_mb, "isolate-cache-mb", with_default("heap (MB) of the kept isolates, all workers together", isolate_cache_mb));
+      .add(isolate_cache_mb, "isolate-cache-mb", with_default("heap (MB) of the kept isolates, all workers together", isolate_cache_mb))
+      .add(isolate_fetch_allow, "isolate-fetch-allow",
+           "comma-separated CIDRs that js:isolate fetch may reach although they are loopback, private or link-local");
 }
 
 std::string backend_options::check() const {
@@ -83,6 +85,7 @@ hosted_backend make_backend(caf::actor_system& sys, const backend_options& o, co
   ic.cache_isolates = o.isolate_cache;
   ic.cache_mb = o.isolate_cache_mb;
   ic.allow_unsafe = allow_unsafe_isolates;
+  ic.fetch_allow = o.isolate_fetch_allow;
   auto isolates = std::make_shared<isolate::isolate_backend>(ic);
   out.backend = std::make_shared<container::routing_backend>(
       std::map<std::string, std::shared_ptr<container::backend>>{{"js:isolate", isolates}}, out.backend);

@@ -19,6 +19,7 @@ struct backend_options {
   std::int64_t isolate_workers = 0;
   std::int64_t isolate_cache = 64;
   std::int64_t isolate_cache_mb = 512;
+  std::string isolate_fetch_allow; // CIDRs js:isolate fetch may reach despite the network policy
 
   void add_to(caf::config_option_set& options);
   std::string check() const; // "" when usable

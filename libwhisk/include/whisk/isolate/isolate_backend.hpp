@@ -32,6 +32,9 @@ struct isolate_config {
   std::int64_t cache_isolates = 64;      // cached isolates in all workers together
   std::int64_t cache_mb = 512;           // their heap, in all workers together
   bool allow_unsafe = false;             // unsafe mode may be used
+  // Address ranges that fetch may reach although the network policy refuses them by
+  // default (loopback, private, link-local): comma-separated CIDRs, e.g. "127.0.0.1/32".
+  std::string fetch_allow;
 };
 
 // Counters for metrics; a snapshot of atomics, consistent enough for monitoring.
