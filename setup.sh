@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 
-PACKAGES=(cmake g++ ninja-build libcaf-dev libboost1.81-dev libsimdjson-dev libfmt-dev catch2 libsqlite3-dev postgresql libpq-dev prometheus-cpp-dev libsodium-dev libseccomp-dev slirp4netns clang-14 libfuzzer-14-dev curl procps)
+PACKAGES=(cmake g++ ninja-build libcaf-dev libboost1.81-dev libssl-dev libsimdjson-dev libfmt-dev catch2 libsqlite3-dev postgresql libpq-dev prometheus-cpp-dev libsodium-dev libseccomp-dev slirp4netns clang-14 libfuzzer-14-dev curl procps)
 
 install_packages() {
   local missing=()
