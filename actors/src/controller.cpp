@@ -18,6 +18,27 @@ struct flight {
   std::string mode;                      // js:isolate: the isolate mode the run was sent with
   std::optional<http::responder> waiter; // set while a blocking caller waits
   std::optional<deadline_map::iterator> deadline;
+  std::string sequence;                  // a component's run: the key of its sequence run
+  std::int64_t duration_ms = -1;         // a sequence: its components' durations summed
+};
+
+// One sequence (possibly nested) being run: the innermost sequence is on top. Components
+// run one at a time, each result the next one's parameters; the first error ends them all.
+struct sequence_frame {
+  std::shared_ptr<const api::resolved_action> node;
+  std::string activation_id;
+  std::string cause; // the enclosing sequence's activation (empty: the top one)
+  std::size_t next = 0;
+  json::value params;
+  std::vector<std::string> ids; // its components' activations: its logs
+  std::int64_t start_ms = 0, end_ms = 0, duration_ms = 0;
+  activation_status status = activation_status::success;
+  json::value result = json::object{};
+};
+
+struct sequence_run {
+  std::string subject, api_key;
+  std::vector<sequence_frame> stack;
 };
 
 struct controller_state {
@@ -27,6 +48,7 @@ struct controller_state {
   pool_actor pool;
   controller_config cfg;
   std::map<std::string, flight> in_flight;
+  std::map<std::string, sequence_run> sequences; // by the top sequence's activation id
   deadline_map deadlines;    // blocking waits by the time they run out
   // the earliest sweep timer set; an earlier deadline sets another (a late timer only sweeps early)
   std::optional<caf::actor_clock::time_point> sweep_at;
@@ -66,8 +88,11 @@ action_ref ref_of(const std::shared_ptr<const action>& shared, const std::string
 
 activation record_of(const api::invocation& inv, const std::string& mode, const run_result& r) {
   activation a;
-  a.ns = inv.act->ns;
+  a.ns = inv.subject.empty() ? inv.act->ns : inv.subject; // listed under the caller's namespace
   a.name = inv.act->name;
+  if (inv.act->ns != a.ns) // an action in a package (or another namespace's published one)
+    a.path = inv.act->ns + "/" + inv.act->name;
+  a.cause = inv.cause;
   a.version = inv.act->version;
   a.subject = inv.subject;
   a.activation_id = inv.activation_id;
@@ -85,6 +110,8 @@ activation record_of(const api::invocation& inv, const std::string& mode, const 
   a.timeout = r.timed_out;
   return a;
 }
+
+void component_done(self_ptr self, const std::string& key, const activation& a);
 
 void check_drained(self_ptr self) {
   auto& st = self->state;
@@ -113,6 +140,18 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
   }
   auto a = record_of(f.inv, f.mode, r);
   log_debug("activation {} of {} ended: {}", a.activation_id, f.inv.act->fully_qualified(), status_text(a.status));
+  if (f.inv.sequence) {
+    a.sequence = true;
+    a.duration_ms = f.duration_ms;
+    a.kind = "sequence";
+  }
+  if (!f.sequence.empty()) { // a component: its sequence goes on (or stops at an error)
+    auto record = a;
+    st.db->add_activation(std::move(a));
+    component_done(self, f.sequence, record);
+    check_drained(self);
+    return;
+  }
   store::on_committed answer;
   if (f.waiter) // the answer leaves once the record is committed: no answered activation is lost
     answer = [respond = std::move(*f.waiter), res = api::rest_api::invoke_response(a, f.inv.result_only)]() mutable {
@@ -164,6 +203,176 @@ void sweep(self_ptr self) {
   schedule_sweep(self);
 }
 
+// Sends one action's run to the pool; its flight ends in finish().
+void send_run(self_ptr self, flight f) {
+  auto& st = self->state;
+  run_msg msg;
+  msg.action = ref_of(f.inv.act, st.cfg.rest.api_host);
+  msg.activation_id = f.inv.activation_id;
+  msg.params_json = f.inv.params_json;
+  msg.subject = f.inv.subject;
+  msg.received_ms = f.inv.received_ms;
+  msg.api_key = f.inv.api_key;
+  msg.api_host = st.cfg.rest.api_host;
+  f.mode = msg.action.mode;
+  auto aid = f.inv.activation_id;
+  st.in_flight.emplace(aid, std::move(f));
+  // The pool (or balancer) answers every run: its proxies enforce the action's limit, and the
+  // runs of a proxy that dies are ended there (a pool that is gone answers at once with an
+  // error). No timeout here: CAF 0.17 never cancels a request's timeout when the answer
+  // comes, so each one would hold an entry in the actor clock for its whole length (minutes
+  // per run: hundreds of MB under sustained load).
+  self->request(st.pool, caf::infinite, run_atom::value, std::move(msg))
+      .then([self, aid](run_result& r) { finish(self, aid, std::move(r)); },
+            [self, aid](caf::error& err) {
+              finish(self, aid, whisk_error(aid, "The container pool failed: " + self->system().render(err)));
+            });
+}
+
+json::value merged(const json::value& defaults, const json::value& over) {
+  json::value out = defaults.is_object() ? defaults : json::value{json::object{}};
+  if (over.is_object())
+    for (auto& [k, v] : over.as_object())
+      out.set(k, v);
+  return out;
+}
+
+// Runs the next component of the innermost sequence of run `key`, entering nested
+// sequences and ending those whose components are done, until a run is sent or the top
+// sequence ends (a loop over the frames: no recursion on how deep sequences nest).
+void advance(self_ptr self, const std::string& key) {
+  auto& st = self->state;
+  for (;;) {
+    auto it = st.sequences.find(key);
+    if (it == st.sequences.end())
+      return;
+    auto& run = it->second;
+    auto& top = run.stack.back();
+    if (top.next < top.node->components.size()) {
+      auto comp = top.node->components[top.next++];
+      auto params = merged(comp->params, top.params);
+      if (comp->act->exec.kind == "sequence") {
+        sequence_frame child;
+        child.node = comp;
+        child.activation_id = new_activation_id();
+        child.cause = top.activation_id;
+        child.params = std::move(params);
+        child.start_ms = child.end_ms = now_ms();
+        top.ids.push_back(child.activation_id);
+        run.stack.push_back(std::move(child));
+        continue;
+      }
+      api::invocation inv;
+      inv.act = comp->act;
+      inv.params_json = json::dump(params);
+      inv.subject = run.subject;
+      if (annotation_true(inv.act->annotations, "provide-api-key"))
+        inv.api_key = run.api_key;
+      inv.activation_id = new_activation_id();
+      inv.cause = top.activation_id;
+      inv.received_ms = now_ms();
+      top.ids.push_back(inv.activation_id);
+      if (st.draining) { // no new runs: the sequence ends here
+        top.status = activation_status::whisk_error;
+        top.result = json::object{{"error", st.cfg.role + " stopped before the sequence completed."}};
+        top.next = top.node->components.size();
+        top.ids.pop_back();
+        continue;
+      }
+      flight f{std::move(inv), {}, std::nullopt, std::nullopt, key, -1};
+      send_run(self, std::move(f));
+      return;
+    }
+    // this sequence is done: its record, then the enclosing one goes on with its result
+    sequence_frame done = std::move(top);
+    run.stack.pop_back();
+    if (run.stack.empty()) {
+      auto subject = run.subject;
+      st.sequences.erase(it);
+      auto f = st.in_flight.find(key);
+      if (f == st.in_flight.end())
+        return; // ended already (the drain deadline)
+      f->second.duration_ms = done.duration_ms;
+      run_result r;
+      r.activation_id = key;
+      r.status = static_cast<std::int32_t>(done.status);
+      r.result_json = json::dump(done.result);
+      r.logs = std::move(done.ids);
+      r.start_ms = done.start_ms;
+      r.end_ms = std::max(done.end_ms, done.start_ms);
+      finish(self, key, std::move(r));
+      return;
+    }
+    auto& parent = run.stack.back();
+    activation a;
+    a.ns = run.subject;
+    a.name = done.node->act->name;
+    if (done.node->act->ns != a.ns)
+      a.path = done.node->path();
+    a.version = done.node->act->version;
+    a.subject = run.subject;
+    a.activation_id = done.activation_id;
+    a.start_ms = done.start_ms;
+    a.end_ms = std::max(done.end_ms, done.start_ms);
+    a.status = done.status;
+    a.result = done.result;
+    a.logs = std::move(done.ids);
+    a.kind = "sequence";
+    a.limits = done.node->act->limits;
+    a.cause = done.cause;
+    a.duration_ms = done.duration_ms;
+    a.sequence = true;
+    parent.duration_ms += done.duration_ms;
+    parent.end_ms = a.end_ms;
+    parent.result = done.result;
+    if (done.status != activation_status::success) {
+      parent.status = done.status;
+      parent.next = parent.node->components.size();
+    } else {
+      parent.params = std::move(done.result);
+    }
+    st.db->add_activation(std::move(a));
+  }
+}
+
+void component_done(self_ptr self, const std::string& key, const activation& a) {
+  auto& st = self->state;
+  auto it = st.sequences.find(key);
+  if (it == st.sequences.end())
+    return;
+  auto& top = it->second.stack.back();
+  top.duration_ms += std::max<std::int64_t>(0, a.end_ms - a.start_ms);
+  top.end_ms = std::max(top.end_ms, a.end_ms);
+  top.result = a.result;
+  if (a.status != activation_status::success) {
+    top.status = a.status;
+    top.next = top.node->components.size();
+  } else {
+    top.params = a.result;
+  }
+  advance(self, key);
+}
+
+// A sequence's own flight waits (blocking caller, drain) like an action's; its components
+// run one by one as flights of their own.
+void start_sequence(self_ptr self, flight f) {
+  auto& st = self->state;
+  auto key = f.inv.activation_id;
+  sequence_run run;
+  run.subject = f.inv.subject;
+  run.api_key = f.inv.api_key;
+  sequence_frame top;
+  top.node = f.inv.sequence;
+  top.activation_id = key;
+  auto params = json::parse(f.inv.params_json, json::max_wrapped_depth);
+  top.params = params ? std::move(*params) : json::value{json::object{}};
+  top.start_ms = top.end_ms = now_ms();
+  run.stack.push_back(std::move(top));
+  st.in_flight.emplace(key, std::move(f));
+  st.sequences.emplace(key, std::move(run));
+  advance(self, key);
+}
+
 void invoke(self_ptr self, api::invocation inv, http::responder respond) {
   auto& st = self->state;
   if (st.draining) {
@@ -181,16 +390,8 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
         429, fmt::format("Too many requests: {} activations are in flight on this node. Try again later.", st.in_flight.size())));
     return;
   }
-  run_msg msg;
-  msg.action = ref_of(inv.act, st.cfg.rest.api_host);
-  msg.activation_id = inv.activation_id;
-  msg.params_json = inv.params_json;
-  msg.subject = inv.subject;
-  msg.received_ms = inv.received_ms;
-  msg.api_key = inv.api_key;
-  msg.api_host = st.cfg.rest.api_host;
-  auto aid = inv.activation_id;
-  flight f{std::move(inv), msg.action.mode, std::nullopt, std::nullopt};
+  flight f{std::move(inv), {}, std::nullopt, std::nullopt, {}, -1};
+  auto aid = f.inv.activation_id;
   if (f.inv.blocking) {
     f.waiter = std::move(respond);
     auto when = self->clock().now() + std::chrono::milliseconds(f.inv.wait_ms);
@@ -199,17 +400,10 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
   } else {
     answer_accepted(self, f, std::move(respond));
   }
-  st.in_flight.emplace(aid, std::move(f));
-  // The pool (or balancer) answers every run: its proxies enforce the action's limit, and the
-  // runs of a proxy that dies are ended there (a pool that is gone answers at once with an
-  // error). No timeout here: CAF 0.17 never cancels a request's timeout when the answer
-  // comes, so each one would hold an entry in the actor clock for its whole length (minutes
-  // per run: hundreds of MB under sustained load).
-  self->request(st.pool, caf::infinite, run_atom::value, std::move(msg))
-      .then([self, aid](run_result& r) { finish(self, aid, std::move(r)); },
-            [self, aid](caf::error& err) {
-              finish(self, aid, whisk_error(aid, "The container pool failed: " + self->system().render(err)));
-            });
+  if (f.inv.sequence)
+    start_sequence(self, std::move(f));
+  else
+    send_run(self, std::move(f));
 }
 
 // GET /metrics: the pool's counters and whatever the node adds, in Prometheus' text format.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <map>
+#include <mutex>
 
 #include "whisk/base64.hpp"
 #include "whisk/credentials.hpp"
@@ -10,9 +12,21 @@ namespace whisk {
 
 namespace {
 
-const std::vector<std::string>& kinds() {
-  static const std::vector<std::string> k{"nodejs:20", "nodejs:default", "python:3", "native", "js:isolate"};
-  return k;
+// The built-in kinds, then those a runtime manifest registered at startup (register_kind).
+struct kind_registry {
+  std::mutex mx;
+  std::vector<std::string> kinds{"nodejs:20", "nodejs:default", "python:3", "native", "js:isolate"};
+  std::map<std::string, std::string> aliases{{"nodejs:default", "nodejs:20"}};
+};
+
+kind_registry& registry() {
+  static kind_registry r;
+  return r;
+}
+
+std::vector<std::string> kinds() {
+  std::lock_guard guard{registry().mx};
+  return registry().kinds;
 }
 
 expected<std::int64_t> limit_in(const json::value& limits, const char* key, std::int64_t fallback,
@@ -61,15 +75,53 @@ expected<json::value> parse_key_values(const json::value* v, const char* what) {
   return *v;
 }
 
+// "/ns/name" or "/ns/pkg/name" (the namespace may be "_": the caller's, filled in by the API)
+bool is_qualified_name(const std::string& s) {
+  if (s.size() < 4 || s[0] != '/')
+    return false;
+  std::vector<std::string> parts;
+  std::size_t i = 1;
+  while (i <= s.size()) {
+    auto j = s.find('/', i);
+    if (j == std::string::npos)
+      j = s.size();
+    parts.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  if (parts.size() != 2 && parts.size() != 3)
+    return false;
+  return std::all_of(parts.begin(), parts.end(), [](const std::string& p) { return p == "_" || is_valid_entity_name(p); });
+}
+
+expected<exec_spec> parse_sequence(const json::value& v) {
+  exec_spec e;
+  e.kind = "sequence";
+  auto* c = v.find("components");
+  if (!c || !c->is_array() || c->as_array().empty())
+    return make_error(errc::bad_request, "exec.components must be a non-empty array of fully qualified action names");
+  if (c->as_array().size() > max_sequence_length)
+    return make_error(errc::bad_request, "Too many actions in the sequence.");
+  for (auto& n : c->as_array()) {
+    if (!n.is_string() || !is_qualified_name(n.as_string()))
+      return make_error(errc::bad_request,
+                        "every entry of exec.components must be a fully qualified action name (/namespace/[package/]action)");
+    e.components.push_back(n.as_string());
+  }
+  return e;
+}
+
 expected<exec_spec> parse_exec(const json::value* v) {
   if (!v || !v->is_object())
     return make_error(errc::bad_request, "exec is required and must be an object with kind and code");
+  if (json::get_string(*v, "kind") == "sequence")
+    return parse_sequence(*v);
   exec_spec e;
   e.kind = json::get_string(*v, "kind");
   if (!is_known_kind(e.kind)) {
     std::string list;
     for (auto& k : known_kinds())
       list += (list.empty() ? "" : ", ") + k;
+    list += ", sequence";
     return make_error(errc::bad_request, fmt::format("exec.kind '{}' is not supported; supported kinds: {}", e.kind, list));
   }
   e.kind = canonical_kind(e.kind);
@@ -105,11 +157,28 @@ std::string action::revision_key() const {
 }
 
 bool is_known_kind(const std::string& kind) {
-  return std::find(kinds().begin(), kinds().end(), kind) != kinds().end();
+  auto& r = registry();
+  std::lock_guard guard{r.mx};
+  return std::find(r.kinds.begin(), r.kinds.end(), kind) != r.kinds.end();
 }
 
 std::string canonical_kind(const std::string& kind) {
-  return kind == "nodejs:default" ? "nodejs:20" : kind;
+  std::lock_guard guard{registry().mx};
+  auto i = registry().aliases.find(kind);
+  return i == registry().aliases.end() ? kind : i->second;
+}
+
+bool register_kind(const std::string& kind, const std::string& alias_of) {
+  auto& r = registry();
+  std::lock_guard guard{r.mx};
+  if (kind.empty() || std::find(r.kinds.begin(), r.kinds.end(), kind) != r.kinds.end())
+    return false;
+  if (!alias_of.empty() && std::find(r.kinds.begin(), r.kinds.end(), alias_of) == r.kinds.end())
+    return false;
+  r.kinds.push_back(kind);
+  if (!alias_of.empty())
+    r.aliases[kind] = alias_of;
+  return true;
 }
 
 std::vector<std::string> known_kinds() { return kinds(); }
@@ -230,7 +299,12 @@ json::value limits_to_json(const action_limits& l) {
 
 json::value to_json(const action& a, bool with_code) {
   json::value exec = json::object{{"kind", a.exec.kind}};
-  if (with_code) {
+  if (a.exec.kind == "sequence") {
+    json::array components;
+    for (auto& c : a.exec.components)
+      components.emplace_back(c);
+    exec.set("components", std::move(components));
+  } else if (with_code) {
     exec.set("code", a.exec.code);
     if (a.exec.main != "main")
       exec.set("main", a.exec.main);
@@ -285,7 +359,7 @@ json::value to_json(const activation& a, bool with_logs, bool with_result) {
     for (auto& l : a.logs)
       logs.emplace_back(l);
   json::array annotations{
-      json::object{{"key", "path"}, {"value", a.ns + "/" + a.name}},
+      json::object{{"key", "path"}, {"value", a.path.empty() ? a.ns + "/" + a.name : a.path}},
       json::object{{"key", "waitTime"}, {"value", a.wait_ms}},
       json::object{{"key", "kind"}, {"value", a.kind}},
       json::object{{"key", "timeout"}, {"value", a.timeout}},
@@ -295,22 +369,27 @@ json::value to_json(const activation& a, bool with_logs, bool with_result) {
     annotations.push_back(json::object{{"key", "initTime"}, {"value", a.init_ms}});
   if (!a.mode.empty())
     annotations.push_back(json::object{{"key", "isolate-mode"}, {"value", a.mode}});
+  if (a.sequence)
+    annotations.push_back(json::object{{"key", "topmost"}, {"value", a.cause.empty()}});
   json::value response = response_json(a);
   if (!with_result)
     response.as_object().pop_back();
-  return json::object{{"namespace", a.ns},
+  json::value doc = json::object{{"namespace", a.ns},
                       {"name", a.name},
                       {"version", a.version},
                       {"subject", a.subject},
                       {"activationId", a.activation_id},
                       {"start", a.start_ms},
                       {"end", a.end_ms},
-                      {"duration", a.end_ms - a.start_ms},
+                      {"duration", a.duration_ms >= 0 ? a.duration_ms : a.end_ms - a.start_ms},
                       {"statusCode", static_cast<int>(a.status)},
                       {"response", std::move(response)},
                       {"logs", std::move(logs)},
                       {"annotations", std::move(annotations)},
                       {"publish", false}};
+  if (!a.cause.empty())
+    doc.set("cause", a.cause);
+  return doc;
 }
 
 expected<activation> activation_from_json(const json::value& doc) {
@@ -324,6 +403,9 @@ expected<activation> activation_from_json(const json::value& doc) {
   a.activation_id = json::get_string(doc, "activationId");
   a.start_ms = json::get_int(doc, "start", 0);
   a.end_ms = json::get_int(doc, "end", 0);
+  a.cause = json::get_string(doc, "cause");
+  if (auto d = json::get_int(doc, "duration", -1); d >= 0 && d != a.end_ms - a.start_ms)
+    a.duration_ms = d;
   if (auto* r = doc.find("response")) {
     a.status = static_cast<activation_status>(std::clamp<std::int64_t>(json::get_int(*r, "statusCode", 3), 0, 3));
     if (auto* res = r->find("result"))
@@ -340,6 +422,8 @@ expected<activation> activation_from_json(const json::value& doc) {
       if (!v)
         continue;
       if (key == "waitTime" && v->is_number()) a.wait_ms = v->as_int();
+      else if (key == "path" && v->is_string() && v->as_string() != a.ns + "/" + a.name) a.path = v->as_string();
+      else if (key == "topmost") a.sequence = true;
       else if (key == "initTime" && v->is_number()) a.init_ms = v->as_int();
       else if (key == "kind" && v->is_string()) a.kind = v->as_string();
       else if (key == "isolate-mode" && v->is_string()) a.mode = v->as_string();

@@ -22,12 +22,14 @@ struct action_limits {
 };
 
 struct exec_spec {
-  std::string kind; // "nodejs:20", "python:3", "native", ...
+  std::string kind; // "nodejs:20", "python:3", "native", "sequence", ...
   std::string code;
+  std::vector<std::string> components; // a sequence's actions, fully qualified ("/ns/name", "/ns/pkg/name")
   std::string main = "main";
   bool binary = false;
 };
 
+// Actions in a package have the namespace "ns/pkg", as in OpenWhisk.
 struct action {
   std::string ns;
   std::string name;
@@ -58,8 +60,14 @@ expected<isolate_options> isolate_options_of(const json::value& annotations);
 
 // Known exec kinds; "nodejs:default" is an alias of the default node runtime.
 bool is_known_kind(const std::string& kind);
+// Sequences may name this many actions at most (nested sequences counted by their actions).
+inline constexpr std::size_t max_sequence_length = 50;
 std::string canonical_kind(const std::string& kind);
 std::vector<std::string> known_kinds();
+// Adds a kind at startup (a runtime manifest's), or an alias of a known kind when `alias_of`
+// is given ("python:default" -> "python:3.11"). False when the kind exists or the alias
+// names an unknown kind.
+bool register_kind(const std::string& kind, const std::string& alias_of = {});
 
 // Parses a PUT body into an action (namespace/name given by the path).
 expected<action> action_from_json(const json::value& body, const std::string& ns, const std::string& name);
@@ -93,6 +101,10 @@ struct activation {
   std::int64_t init_ms = -1; // absent when the container was warm
   bool timeout = false;
   std::string mode;          // js:isolate: the isolate mode it ran in
+  std::string path;          // "ns/pkg/name" of an action in a package (empty: ns/name)
+  std::string cause;         // the sequence activation this one ran in (empty: none)
+  std::int64_t duration_ms = -1; // a sequence's: its components' durations summed (-1: end - start)
+  bool sequence = false;     // a sequence's record (its logs are its components' ids)
 };
 
 json::value to_json(const activation& a, bool with_logs = true, bool with_result = true);

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "query.hpp"
 #include "whisk/log.hpp"
 
 namespace whisk::api {
@@ -42,11 +43,6 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
   return out;
 }
 
-bool flag(const std::map<std::string, std::string>& q, const char* key) {
-  auto i = q.find(key);
-  return i != q.end() && (i->second == "true" || i->second.empty() || i->second == "1");
-}
-
 expected<std::int64_t> number(const std::map<std::string, std::string>& q, const char* key, std::int64_t fallback,
                               std::int64_t lo, std::int64_t hi) {
   auto i = q.find(key);
@@ -62,11 +58,6 @@ expected<std::int64_t> number(const std::map<std::string, std::string>& q, const
 
 } // namespace
 
-struct rest_api::route {
-  std::vector<std::string> parts; // after /api/v1
-  std::map<std::string, std::string> query;
-  std::string method;
-};
 
 rest_api::rest_api(store& s, rest_config cfg)
     : store_(s), cfg_(std::move(cfg)), auth_(s, cfg_.keys, cfg_.auth_recheck_ms) {}
@@ -100,6 +91,7 @@ std::shared_ptr<const action> rest_api::find_action(const std::string& ns, const
   // another controller on the same store (or whisk-admin) may have changed an action since
   if (auto v = store_.entities_version(); v != entities_version_) {
     action_cache_.clear();
+    entity_cache_.clear();
     entities_version_ = v;
   }
   auto key = ns + "/" + name;
@@ -170,11 +162,18 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
     return;
   }
   std::string ns = parts[3] == "_" ? caller->name : parts[3];
-  if (ns != caller->name) {
+  r.parts.assign(parts.begin() + 4, parts.end());
+  r.ns = ns;
+  r.foreign = ns != caller->name;
+  r.trailing_slash = path.size() > 1 && path.back() == '/';
+  // another namespace: only what its published packages offer (read a package, read or run its actions)
+  bool published_path = !r.parts.empty() && ((r.parts[0] == "packages" && r.parts.size() == 2 && req.method == "GET") ||
+                                              (r.parts[0] == "actions" && r.parts.size() == 3 &&
+                                               (req.method == "GET" || req.method == "POST")));
+  if (r.foreign && !published_path) {
     respond(error(403, fmt::format("The supplied authentication is not authorized to access '{}'.", ns)));
     return;
   }
-  r.parts.assign(parts.begin() + 4, parts.end());
   if (r.parts.empty()) {
     respond(error(404, not_found_message));
     return;
@@ -190,19 +189,40 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
     respond(activations(r, *caller));
     return;
   }
+  if (r.parts[0] == "packages") {
+    respond(packages(r, req, *caller));
+    return;
+  }
+  if (r.parts[0] == "triggers") {
+    bool answered = false;
+    auto res = triggers(r, req, *caller, respond, invoke, answered);
+    if (!answered)
+      respond(std::move(res));
+    return;
+  }
+  if (r.parts[0] == "rules") {
+    respond(rules(r, req, *caller));
+    return;
+  }
   respond(error(404, not_found_message));
 }
 
 http::response rest_api::actions(const route& r, const http::request& req, const caller_info& caller,
                                  const http::responder& respond, const invoke_hook& invoke, bool& answered) {
-  auto& ns = caller.name;
-  if (r.parts.size() == 1) { // the collection
+  if (r.parts.size() == 1 || (r.parts.size() == 2 && r.trailing_slash)) { // the namespace's or a package's actions
     if (r.method != "GET")
       return error(405, "The method is not allowed for this resource.");
     auto limit = number(r.query, "limit", 30, 0, 200);
     auto skip = number(r.query, "skip", 0, 0, INT64_MAX);
     if (!limit) return error(400, limit.err().message);
     if (!skip) return error(400, skip.err().message);
+    std::string ns = r.ns;
+    if (r.parts.size() == 2) {
+      auto pkg = find_entity("packages", r.ns, r.parts[1]);
+      if (!pkg)
+        return missing();
+      ns = r.ns + "/" + r.parts[1];
+    }
     json::array out;
     for (auto& a : store_.list_actions(ns, *limit == 0 ? 30 : *limit, *skip))
       out.push_back(to_json(a, false));
@@ -210,15 +230,56 @@ http::response rest_api::actions(const route& r, const http::request& req, const
       return store_unavailable();
     return json_response(200, out);
   }
-  if (r.parts.size() != 2)
-    return error(404, "Packages are not supported yet: " + std::string(not_found_message));
-  const std::string& name = r.parts[1];
-  if (!is_valid_entity_name(name))
-    return error(400, fmt::format("The action name '{}' is not valid.", name));
+  if (r.parts.size() > 3)
+    return error(404, not_found_message);
+  const std::string& name = r.parts.back();
+  std::string pkg = r.parts.size() == 3 ? r.parts[1] : "";
+  if (!is_valid_entity_name(name) || (!pkg.empty() && !is_valid_entity_name(pkg)))
+    return error(400, fmt::format("The action name '{}' is not valid.", pkg.empty() ? name : pkg + "/" + name));
+  std::string ns = pkg.empty() ? r.ns : r.ns + "/" + pkg; // where the action is kept
 
-  if (r.method == "GET") {
-    auto a = find_action(ns, name);
-    return a ? json_response(200, to_json(*a)) : missing();
+  if (r.method == "GET" || r.method == "POST") {
+    auto resolved = resolve(caller.name, r.ns, pkg, name);
+    if (!resolved)
+      return resolved.err().code == errc::not_found ? missing() : error(http_status(resolved.err().code), resolved.err().message);
+    auto& ra = *resolved;
+    if (r.method == "GET") {
+      auto doc = to_json(*ra->act, r.query.count("code") == 0 || r.query.at("code") != "false");
+      if (!pkg.empty()) // the parameters it runs with: the package's (and binding's) under its own
+        doc.set("parameters", [&] {
+          json::array kv;
+          for (auto& [k, v] : ra->params.as_object())
+            kv.push_back(json::object{{"key", k}, {"value", v}});
+          return json::value{std::move(kv)};
+        }());
+      return json_response(200, doc);
+    }
+    json::value params = json::object{};
+    if (!req.body.empty()) {
+      auto body = json::parse(req.body);
+      if (!body)
+        return error(400, "The request content was malformed:\n" + body.err().message);
+      if (!body->is_object())
+        return error(400, "The request content was malformed:\nthe parameters must be a JSON object");
+      params = std::move(*body);
+    }
+    auto wait = number(r.query, "timeout", cfg_.max_blocking_wait_ms, 0, cfg_.max_blocking_wait_ms);
+    if (!wait)
+      return error(400, wait.err().message);
+    auto inv = make_invocation(std::move(ra), params, caller);
+    inv.blocking = flag(r.query, "blocking");
+    inv.result_only = flag(r.query, "result");
+    inv.wait_ms = *wait;
+    answered = true;
+    invoke(std::move(inv), respond);
+    return {};
+  }
+  if (!pkg.empty()) { // writes in a package: it must be the caller's own, and not a binding
+    auto p = find_entity("packages", r.ns, pkg);
+    if (!p)
+      return missing();
+    if (auto* b = p->find("binding"); b && b->is_object() && !b->as_object().empty())
+      return error(400, "Cannot create or delete an action in a package binding.");
   }
   if (r.method == "DELETE") {
     auto a = find_action(ns, name);
@@ -245,43 +306,25 @@ http::response rest_api::actions(const route& r, const http::request& req, const
     if (a->exec.kind == "js:isolate" && !cfg_.allow_unsafe_isolates && isolate_options_of(a->annotations)->mode == "unsafe")
       return error(400, "The annotation 'isolate-mode' is \"unsafe\", which this node does not allow "
                         "(start whisk-node with --isolate-unsafe to measure it).");
+    if (a->exec.kind == "sequence") {
+      for (auto& c : a->exec.components) // "_" is the caller's namespace
+        if (c.rfind("/_/", 0) == 0)
+          c = "/" + caller.name + c.substr(2);
+      for (auto& c : a->exec.components) {
+        if (c == "/" + a->fully_qualified().substr(1))
+          return error(400, "Sequence may not refer to itself.");
+        auto comp = resolve_path(caller.name, c);
+        if (!comp)
+          return comp.err().code == errc::not_found
+                     ? error(400, fmt::format("Sequence component does not exist: {}", c))
+                     : error(http_status(comp.err().code), comp.err().message);
+      }
+    }
     if (auto ok = store_.put_action(*a); !ok)
       return error(http_status(ok.err().code), ok.err().message);
     action_cache_[ns + "/" + name] = std::make_shared<const action>(*a);
     log_info("action {} {} (version {}, kind {})", a->fully_qualified(), existing ? "updated" : "created", a->version, a->exec.kind);
     return json_response(200, to_json(*a));
-  }
-  if (r.method == "POST") {
-    auto a = find_action(ns, name);
-    if (!a)
-      return missing();
-    json::value params = parameters_object(a->parameters);
-    if (!req.body.empty()) {
-      auto body = json::parse(req.body);
-      if (!body)
-        return error(400, "The request content was malformed:\n" + body.err().message);
-      if (!body->is_object())
-        return error(400, "The request content was malformed:\nthe parameters must be a JSON object");
-      for (auto& [k, v] : body->as_object())
-        params.set(k, v);
-    }
-    auto wait = number(r.query, "timeout", cfg_.max_blocking_wait_ms, 0, cfg_.max_blocking_wait_ms);
-    if (!wait)
-      return error(400, wait.err().message);
-    invocation inv;
-    inv.act = std::move(a); // shared with the cache: the code is not copied per invoke
-    inv.params_json = json::dump(params);
-    inv.subject = caller.name;
-    if (annotation_true(inv.act->annotations, "provide-api-key"))
-      inv.api_key = caller.uuid + ":" + caller.key;
-    inv.activation_id = new_activation_id();
-    inv.blocking = flag(r.query, "blocking");
-    inv.result_only = flag(r.query, "result");
-    inv.wait_ms = *wait;
-    inv.received_ms = now_ms();
-    answered = true;
-    invoke(std::move(inv), respond);
-    return {};
   }
   return error(405, "The method is not allowed for this resource.");
 }

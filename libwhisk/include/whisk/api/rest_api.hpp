@@ -17,8 +17,20 @@
 
 namespace whisk::api {
 
+// An action as a run needs it: its default parameters merged (package < binding < action),
+// and for a sequence its components, each resolved in turn (a tree, at most
+// max_sequence_length actions in all).
+struct resolved_action {
+  std::shared_ptr<const action> act; // never null
+  json::value params = json::object{};
+  std::vector<std::shared_ptr<const resolved_action>> components; // a sequence's
+  std::string path() const { return act->ns + "/" + act->name; } // "ns/name" or "ns/pkg/name"
+};
+
 struct invocation {
   std::shared_ptr<const action> act; // never null
+  std::shared_ptr<const resolved_action> sequence; // set when act is a sequence
+  std::string cause; // the sequence activation this run belongs to (empty: none)
   std::string params_json; // action parameters merged with the request's
   std::string subject;     // the caller's namespace
   std::string api_key;     // "uuid:key", passed on when the action asks for it
@@ -55,16 +67,34 @@ public:
 private:
   struct route;
   std::shared_ptr<const action> find_action(const std::string& ns, const std::string& name); // null: none
+  std::optional<json::value> find_entity(const std::string& collection, const std::string& ns, const std::string& name);
+  // The action `name` in namespace `ns` (package `pkg`, may be empty or a binding) as
+  // `caller` may run it; a sequence with its components. not_found, forbidden, bad_request.
+  // With `expand`, a sequence's components are resolved too (bounded: max_sequence_length).
+  expected<std::shared_ptr<const resolved_action>> resolve(const std::string& caller, const std::string& ns,
+                                                           const std::string& pkg, const std::string& name,
+                                                           bool expand = true);
+  // "/ns/name" or "/ns/pkg/name"
+  expected<std::shared_ptr<const resolved_action>> resolve_path(const std::string& caller, const std::string& qualified,
+                                                                bool expand = true);
+  // Starts an invocation of `r` with `params` (merged over its defaults) through `invoke`.
+  invocation make_invocation(std::shared_ptr<const resolved_action> r, const json::value& body_params,
+                             const caller_info& caller);
   http::response store_unavailable() const; // 503 naming why the store cannot be read
   http::response missing() const;           // 404, or 503 while the store cannot be read
   http::response actions(const route& r, const http::request& req, const caller_info& caller,
                          const http::responder& respond, const invoke_hook& invoke, bool& answered);
   http::response activations(const route& r, const caller_info& caller);
+  http::response packages(const route& r, const http::request& req, const caller_info& caller);
+  http::response triggers(const route& r, const http::request& req, const caller_info& caller,
+                          const http::responder& respond, const invoke_hook& invoke, bool& answered);
+  http::response rules(const route& r, const http::request& req, const caller_info& caller);
 
   store& store_;
   rest_config cfg_;
   authenticator auth_; // the invoke path compares a remembered key, it does not hash
   std::map<std::string, std::shared_ptr<const action>> action_cache_; // "ns/name" -> action (null: known absent)
+  std::map<std::string, std::optional<json::value>> entity_cache_; // "collection/ns/name" -> document (none: absent)
   std::int64_t entities_version_ = -1; // the store's entities version the cache was filled under
 };
 
