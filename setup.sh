@@ -96,7 +96,7 @@ case "${1:-}" in
     install_packages
     cmake -S "$ROOT" -B "$ROOT/build-deb" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
       -DWHISK_DEB=ON -DWHISK_TESTS=OFF -DWHISK_ISOLATES=OFF
-    cmake --build "$ROOT/build-deb" -j 2 --target whisk-node whisk-agent whisk-scheduler whisk-controller whisk-admin whisk-sim
+    cmake --build "$ROOT/build-deb" -j 2 --target whisk-node whisk-agent whisk-scheduler whisk-controller whisk-admin whisk-sim whisk-cli
     (cd "$ROOT/build-deb" && cpack -G DEB)
     ;;
   fuzz)

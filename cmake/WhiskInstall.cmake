@@ -91,7 +91,7 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/whisk-actors.pc.in ${PROJECT_BINARY_D
 install(FILES ${PROJECT_BINARY_DIR}/whisk.pc ${PROJECT_BINARY_DIR}/whisk-actors.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 
-install(TARGETS whisk-node whisk-agent whisk-scheduler whisk-controller whisk-admin whisk-sim
+install(TARGETS whisk-node whisk-agent whisk-scheduler whisk-controller whisk-admin whisk-sim whisk-cli
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT bin)
 
 # The Debian package and the whisk-node service (off unless -DWHISK_DEB=ON)
