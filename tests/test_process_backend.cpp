@@ -1,6 +1,8 @@
 // Integration tests of the process backend: real runtimes, namespaces, cgroups, freezer.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <ifaddrs.h>
 #include <set>
@@ -370,4 +372,213 @@ TEST_CASE("suspend freezes the cgroup and resume thaws it") {
   REQUIRE(r.get());
   CHECK(run(b, id, json::object{{"x", 1}}).output == R"({"x":1})");
   destroy(b, id);
+}
+
+namespace {
+
+// Concurrent runs (an action with concurrency > 1): started at once, collected as they end.
+outcome init_concurrent(process_backend& b, container_id id, std::string code, std::int64_t concurrency) {
+  waiter<outcome> w;
+  init_request req;
+  req.code = std::move(code);
+  req.timeout_ms = 10000;
+  req.concurrency = concurrency;
+  b.init(id, req, w.callback());
+  return w.get();
+}
+
+struct run_batch {
+  std::vector<std::unique_ptr<waiter<outcome>>> runs;
+  void start(process_backend& b, container_id id, json::value params, std::int64_t timeout_ms = 10000,
+             std::int64_t log_limit = 1 << 20) {
+    auto aid = fmt::format("{:032x}", runs.size() + 1);
+    json::value msg = json::object{{"value", std::move(params)}, {"namespace", "guest"}, {"action_name", "/guest/test"}, {"activation_id", aid}};
+    runs.push_back(std::make_unique<waiter<outcome>>());
+    b.run(id, run_request{json::dump(msg), timeout_ms, log_limit}, runs.back()->callback());
+  }
+  std::vector<outcome> get() {
+    std::vector<outcome> out;
+    for (auto& w : runs)
+      out.push_back(w->get());
+    return out;
+  }
+};
+
+// The log lines' texts, without the time stamp: "stdout: text".
+std::vector<std::string> texts(const outcome& o) {
+  std::vector<std::string> out;
+  for (auto& l : o.logs)
+    out.push_back(l.substr(l.find("Z ") + 2));
+  return out;
+}
+
+std::int64_t ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
+}
+
+} // namespace
+
+TEST_CASE("nodejs concurrency: runs of one container go side by side and each gets exactly its own log lines") {
+  process_backend b{test_config()};
+  auto id = create(b, "nodejs:20");
+  REQUIRE(init_concurrent(b, id, R"(
+    const sleep = ms => new Promise(r => setTimeout(r, ms));
+    async function main(p) {
+      console.log('before', p.i);
+      process.stdout.write('part of ' + p.i);
+      console.error('to stderr', p.i);
+      await sleep(200);
+      process.stdout.write(', the rest ' + p.i + '\n' + 'two lines ' + p.i + '\nno newline ' + p.i);
+      console.log('after', p.i, process.env.__OW_ACTIVATION_ID);
+      return {i: p.i, id: process.env.__OW_ACTIVATION_ID};
+    })", 10).kind == outcome_kind::ok);
+  constexpr int n = 8;
+  auto t0 = std::chrono::steady_clock::now();
+  run_batch batch;
+  for (int i = 1; i <= n; ++i)
+    batch.start(b, id, json::object{{"i", i}});
+  auto results = batch.get();
+  auto took = ms_since(t0);
+  CHECK(took < n * 200 * 6 / 10); // side by side (one after another: at least n * 200 ms)
+  for (int i = 1; i <= n; ++i) {
+    auto& r = results[i - 1];
+    auto aid = fmt::format("{:032x}", i);
+    REQUIRE(r.kind == outcome_kind::ok);
+    CHECK(r.output == fmt::format(R"({{"i":{},"id":"{}"}})", i, aid));
+    // stderr and stdout are separate pipes: their lines are compared per stream
+    std::vector<std::string> out, err;
+    for (auto& t : texts(r))
+      (t.rfind("stdout: ", 0) == 0 ? out : err).push_back(t);
+    CHECK(out == std::vector<std::string>{fmt::format("stdout: before {}", i), fmt::format("stdout: part of {}, the rest {}", i, i),
+                                          fmt::format("stdout: two lines {}", i),
+                                          fmt::format("stdout: no newline {}after {} {}", i, i, aid)});
+    CHECK(err == std::vector<std::string>{fmt::format("stderr: to stderr {}", i)});
+  }
+  // and again, once they are all done: the container goes on taking runs
+  run_batch again;
+  for (int i = 1; i <= 3; ++i)
+    again.start(b, id, json::object{{"i", i}});
+  for (auto& r : again.get())
+    CHECK((r.kind == outcome_kind::ok && r.logs.size() == 5));
+  destroy(b, id);
+}
+
+TEST_CASE("nodejs concurrency: each run has its own log limit and overlong lines stay with their run") {
+  process_backend b{test_config()};
+  auto id = create(b, "nodejs:20");
+  REQUIRE(init_concurrent(b, id, R"(
+    async function main(p) {
+      await new Promise(r => setTimeout(r, 50));
+      if (p.big) console.log('x'.repeat(p.big));
+      for (let k = 0; k < p.lines; k++) console.log('line', k, 'of run', p.i);
+      return {i: p.i};
+    })", 4).kind == outcome_kind::ok);
+  run_batch batch;
+  batch.start(b, id, json::object{{"i", 1}, {"lines", 100}}, 10000, 500);            // cut at 500 bytes
+  batch.start(b, id, json::object{{"i", 2}, {"lines", 3}}, 10000, 500);              // fits
+  batch.start(b, id, json::object{{"i", 3}, {"lines", 1}, {"big", 1500000}}, 10000, 4 << 20); // longer than the host's 1 MB line buffer
+  auto r = batch.get();
+  REQUIRE(r[0].kind == outcome_kind::ok);
+  CHECK(r[0].logs.size() < 100);
+  CHECK(has_log(r[0], "Logs were truncated because the total bytes size exceeds the limit of 500 bytes."));
+  CHECK(texts(r[1]) == std::vector<std::string>{"stdout: line 0 of run 2", "stdout: line 1 of run 2", "stdout: line 2 of run 2"});
+  REQUIRE(r[2].kind == outcome_kind::ok);
+  std::size_t xs = 0;
+  for (auto& t : texts(r[2]))
+    if (t.find("xxxx") != std::string::npos)
+      xs += t.size() - std::string("stdout: ").size();
+  CHECK(xs == 1500000); // in chunks, all of it, and only in its own run
+  CHECK(texts(r[2]).back() == "stdout: line 0 of run 3");
+  destroy(b, id);
+}
+
+TEST_CASE("nodejs concurrency: a run past its time limit ends the runtime and every run in flight is answered with its own logs") {
+  process_backend b{test_config()};
+  auto id = create(b, "nodejs:20");
+  REQUIRE(init_concurrent(b, id, R"(
+    async function main(p) {
+      console.log('started', p.i);
+      await new Promise(r => setTimeout(r, p.ms));
+      return {i: p.i};
+    })", 4).kind == outcome_kind::ok);
+  auto t0 = std::chrono::steady_clock::now();
+  run_batch batch;
+  batch.start(b, id, json::object{{"i", 1}, {"ms", 5000}}, 400); // past its limit at 400 ms
+  batch.start(b, id, json::object{{"i", 2}, {"ms", 5000}});
+  batch.start(b, id, json::object{{"i", 3}, {"ms", 50}});        // done before
+  auto r = batch.get();
+  CHECK(ms_since(t0) < 3000);
+  CHECK(r[0].kind == outcome_kind::timeout);
+  CHECK(texts(r[0]) == std::vector<std::string>{"stdout: started 1"});
+  CHECK(r[1].kind == outcome_kind::exited);
+  CHECK(r[1].output.find("another activation running in the same container exceeded its time limit") != std::string::npos);
+  CHECK(texts(r[1]) == std::vector<std::string>{"stdout: started 2"});
+  CHECK(r[2].kind == outcome_kind::ok);
+  CHECK(r[2].output == R"({"i":3})");
+  CHECK(texts(r[2]) == std::vector<std::string>{"stdout: started 3"});
+  CHECK(run(b, id, json::object{{"i", 4}, {"ms", 1}}).kind == outcome_kind::failed); // the runtime is gone
+  destroy(b, id);
+}
+
+TEST_CASE("nodejs concurrency: output of code left running after its activation and uncaught errors go to no other run") {
+  process_backend b{test_config()};
+  auto id = create(b, "nodejs:20");
+  REQUIRE(init_concurrent(b, id, R"(
+    async function main(p) {
+      if (p.leave) { setInterval(() => console.log('left behind by', p.i), 5); return {left: true}; }
+      if (p.throwLater) { setTimeout(() => { throw new Error('thrown later by ' + p.i); }, 20); await new Promise(r => setTimeout(r, 5000)); }
+      console.log('mine', p.i);
+      await new Promise(r => setTimeout(r, 200));
+      console.log('still mine', p.i);
+      return {i: p.i};
+    })", 4).kind == outcome_kind::ok);
+  run_batch first;
+  first.start(b, id, json::object{{"i", 1}, {"leave", true}});
+  REQUIRE(first.get()[0].kind == outcome_kind::ok);
+  auto t0 = std::chrono::steady_clock::now();
+  run_batch batch;
+  batch.start(b, id, json::object{{"i", 2}});
+  batch.start(b, id, json::object{{"i", 3}, {"throwLater", true}});
+  auto r = batch.get();
+  REQUIRE(r[0].kind == outcome_kind::ok);
+  CHECK(texts(r[0]) == std::vector<std::string>{"stdout: mine 2", "stdout: still mine 2"});
+  // the uncaught error ends its own activation (with its stack in its logs), not the runtime
+  CHECK(r[1].kind == outcome_kind::ok);
+  CHECK(r[1].output.find("thrown later by 3") != std::string::npos);
+  CHECK(has_log(r[1], "stderr: Error: thrown later by 3"));
+  CHECK(!has_log(r[1], "left behind"));
+  CHECK(ms_since(t0) < 3000);
+  destroy(b, id);
+}
+
+TEST_CASE("runs that may not go side by side stay one after another") {
+  process_backend b{test_config()};
+  SECTION("nodejs with concurrency 1") {
+    auto id = create(b, "nodejs:20");
+    REQUIRE(init(b, id, "async function main(p) { console.log('run', p.i); await new Promise(r => setTimeout(r, 200)); return {i: p.i}; }").kind == outcome_kind::ok);
+    auto t0 = std::chrono::steady_clock::now();
+    run_batch batch;
+    for (int i = 1; i <= 3; ++i)
+      batch.start(b, id, json::object{{"i", i}});
+    auto r = batch.get();
+    CHECK(ms_since(t0) >= 3 * 200);
+    for (int i = 1; i <= 3; ++i)
+      CHECK(texts(r[i - 1]) == std::vector<std::string>{fmt::format("stdout: run {}", i)});
+    destroy(b, id);
+  }
+  SECTION("python with concurrency 4") {
+    auto id = create(b, "python:3");
+    REQUIRE(init_concurrent(b, id, "import time\ndef main(a):\n    print('run', a['i'])\n    time.sleep(0.2)\n    return {'i': a['i']}\n", 4).kind == outcome_kind::ok);
+    auto t0 = std::chrono::steady_clock::now();
+    run_batch batch;
+    for (int i = 1; i <= 3; ++i)
+      batch.start(b, id, json::object{{"i", i}});
+    auto r = batch.get();
+    CHECK(ms_since(t0) >= 3 * 200);
+    for (int i = 1; i <= 3; ++i) {
+      CHECK(r[i - 1].output == fmt::format(R"({{"i": {}}})", i));
+      CHECK(texts(r[i - 1]) == std::vector<std::string>{fmt::format("stdout: run {}", i)});
+    }
+    destroy(b, id);
+  }
 }

@@ -60,6 +60,7 @@ struct proxy_state {
   std::optional<caf::typed_response_promise<bool>> operator_op; // a suspend / resume asked by the owner
   bool prewarm = false; // initialize once started, with no run waiting
   std::optional<caf::timespan> keep; // the owner's keep-alive for this idle period (else cfg.idle_timeout)
+  bool failed = false; // a run failed the container: removed once the runs in flight are answered
 };
 
 using self_ptr = proxy_actor::stateful_pointer<proxy_state>;
@@ -251,7 +252,7 @@ void begin_init(self_ptr self) {
   auto& st = self->state;
   set_status(self, proxy_status::initializing);
   auto& a = *st.action;
-  container::init_request req{a.code.str(), a.main, a.binary, a.env_json, a.timeout_ms, a.log_limit_bytes, a.mode, a.reuse_context};
+  container::init_request req{a.code.str(), a.main, a.binary, a.env_json, a.timeout_ms, a.log_limit_bytes, a.mode, a.reuse_context, a.concurrency};
   st.backend->init(st.cid, std::move(req), notify(self, backend_op::init));
 }
 
@@ -284,7 +285,7 @@ void accept(self_ptr self, pending_run pr) {
       break;
     case proxy_status::ready:
     case proxy_status::running:
-      if (static_cast<std::int64_t>(st.running.size()) < st.action->concurrency)
+      if (!st.failed && static_cast<std::int64_t>(st.running.size()) < st.action->concurrency)
         dispatch(self, std::move(pr));
       else
         st.buffered.push_back(std::move(pr));
@@ -412,8 +413,12 @@ void on_run(self_ptr self, backend_event& ev) {
                                {}, static_cast<std::int32_t>(o), started, r.init_ms >= 0});
   }
   pr.rp.deliver(std::move(r));
-  if (out.kind != container::outcome_kind::ok) {
-    begin_remove(self, "the container failed during a run");
+  // With concurrency > 1 the backend answers the other runs in flight itself (the process
+  // backend at once, each with its own logs): they end before the container goes.
+  st.failed = st.failed || out.kind != container::outcome_kind::ok;
+  if (st.failed) {
+    if (st.running.empty())
+      begin_remove(self, "the container failed during a run");
     return;
   }
   drain(self);

@@ -15,6 +15,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "concurrent_runs.hpp"
 #include "sandbox.hpp"
 #include "network_stack.hpp"
 #include "proc.hpp"
@@ -52,6 +53,10 @@ struct process_backend::impl {
   int last_cap = 40;
   std::string slirp_path;
   std::string sandbox_error; // not empty: every create fails with it
+  concurrent_runs side_by_side{[this](const proc_ptr& p) {
+    p->dead = true;
+    kill(p);
+  }};
 
   explicit impl(process_config c) : cfg(std::move(c)) {
     root = make_root_plan(cfg.network == network_mode::isolated ? slirp_dns : "");
@@ -114,6 +119,7 @@ struct process_backend::impl {
       return make_error(errc::internal, fmt::format("no runtime for kind '{}' on this host", s.kind));
     auto p = std::make_shared<proc>(io);
     p->id = next_id++;
+    p->kind = s.kind;
     auto leaf = tree.create_leaf(fmt::format("c{}", p->id), s.memory_mb, cfg.pids_max);
     if (!leaf)
       return make_error(errc::internal, "cannot create the container's cgroup");
@@ -180,7 +186,11 @@ struct process_backend::impl {
       } else if (ec) {
         return;
       }
-      on_answer(p, take_line(p->fd3_buf, n));
+      auto line = take_line(p->fd3_buf, n);
+      if (p->concurrent)
+        side_by_side.on_answer(p, line);
+      else
+        on_answer(p, std::move(line));
       read_answers(p);
     });
   }
@@ -189,11 +199,15 @@ struct process_backend::impl {
     auto& sd = is_out ? p->out_r : p->err_r;
     auto& buf = is_out ? p->out_buf : p->err_buf;
     asio::async_read_until(sd, buf, '\n', [this, p, is_out, &buf](boost::system::error_code ec, std::size_t n) {
-      if (ec == asio::error::not_found)
-        n = buf.size();
+      bool whole = ec != asio::error::not_found;
+      if (!whole)
+        n = buf.size(); // a line longer than the buffer: this much now, the rest next
       else if (ec)
         return;
-      on_log_line(p, is_out, take_line(buf, n));
+      if (p->concurrent)
+        side_by_side.on_log_line(p, is_out, take_line(buf, n), whole);
+      else
+        on_log_line(p, is_out, take_line(buf, n));
       read_logs(p, is_out);
     });
   }
@@ -245,7 +259,12 @@ struct process_backend::impl {
 
   // ---- the operation in progress ----
   void start_next(proc_ptr p) {
-    if (p->current || p->queue.empty())
+    while (p->concurrent && !p->current && !p->queue.empty() && p->queue.front().type == op_type::run) {
+      auto op = std::move(p->queue.front());
+      p->queue.pop_front();
+      side_by_side.start(p, std::move(op));
+    }
+    if (p->current || p->queue.empty() || !p->runs.empty())
       return;
     p->current = std::move(p->queue.front());
     p->queue.pop_front();
@@ -328,16 +347,7 @@ struct process_backend::impl {
         complete(p);
       return;
     }
-    auto limit = p->current ? p->current->log_limit : std::int64_t{10 << 20};
-    if (p->truncated)
-      return;
-    if (static_cast<std::int64_t>(p->log_bytes + line.size()) > limit) {
-      p->truncated = true;
-      p->logs.push_back(format_log_line("stderr", fmt::format("Logs were truncated because the total bytes size exceeds the limit of {} bytes.", limit)));
-      return;
-    }
-    p->log_bytes += line.size();
-    p->logs.push_back(format_log_line(is_out ? "stdout" : "stderr", line));
+    p->logs.add(is_out, line, p->current ? p->current->log_limit : std::int64_t{10 << 20});
   }
 
   void complete(proc_ptr p) {
@@ -347,13 +357,15 @@ struct process_backend::impl {
     outcome out;
     out.kind = p->result_kind;
     out.output = std::move(p->answer);
-    out.logs = std::move(p->logs);
+    out.logs = std::move(p->logs.lines);
     out.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - p->op_start).count();
     if (out.kind == outcome_kind::exited)
       out.output = describe_exit(p);
-    p->logs.clear();
-    p->log_bytes = 0;
-    p->truncated = false;
+    p->logs = {};
+    // an init that said yes to a concurrent action: its runs go side by side from now on
+    if (op.type == op_type::init)
+      p->concurrent = op.concurrent && p->kind.rfind("nodejs", 0) == 0 && out.kind == outcome_kind::ok &&
+                      out.output.find("\"ok\":true") != std::string::npos;
     op.done(std::move(out));
     start_next(p);
   }
@@ -380,6 +392,8 @@ struct process_backend::impl {
       p->result_kind = oom ? outcome_kind::oom : outcome_kind::exited;
       begin_drain(p);
     }
+    if (!p->runs.empty()) // (after a run's time limit every run is answered already)
+      side_by_side.end_unanswered(p, p->leaf.oom_killed() ? outcome_kind::oom : outcome_kind::exited, describe_exit(p));
     log_info("process backend: container {} (pid {}) ended: {}", p->id, p->pid, describe_exit(p));
   }
 
@@ -404,6 +418,9 @@ struct process_backend::impl {
     for (auto& op : p->queue)
       op.done(outcome{outcome_kind::failed, "the container was destroyed", {}, 0});
     p->queue.clear();
+    side_by_side.fail_all(p, "the container was destroyed");
+    if (p->dropped_lines > 0)
+      log_info("process backend: container {}: {} line(s) written outside any activation were dropped", p->id, p->dropped_lines);
     p->leaf.remove();
     procs.erase(p->id);
     {
@@ -524,7 +541,10 @@ void process_backend::init(container_id id, init_request req, op_done done) {
   json::value msg = json::object{{"code", std::move(req.code)}, {"main", std::move(req.main)}, {"binary", req.binary}};
   if (auto env = json::parse(req.env_json); env && env->is_object())
     msg.set("env", std::move(*env));
-  impl_->submit(id, pending_op{op_type::init, json::dump(msg), req.timeout_ms, req.log_limit_bytes, std::move(done)});
+  bool concurrent = req.concurrency > 1; // (taken up by the nodejs launcher, ignored by the others)
+  if (concurrent)
+    msg.set("concurrent", true);
+  impl_->submit(id, pending_op{op_type::init, json::dump(msg), req.timeout_ms, req.log_limit_bytes, std::move(done), concurrent});
 }
 
 void process_backend::run(container_id id, run_request req, op_done done) {

@@ -9,14 +9,20 @@ namespace whisk::container {
 namespace {
 
 // The action loop for node: readiness on fd 3, one init line, then one line per run.
+// Serial (the default): runs one after another, output cut by the host's sentinels.
+// Concurrent (init says "concurrent", an action with concurrency > 1): a run line is
+// "<id> <json>" and its answer "<id> <json>"; runs go side by side, and every line of
+// console or process.stdout/stderr output carries its activation's tag "\x1e<id>\x1f"
+// (found through AsyncLocalStorage), ended by the tagged sentinel before the answer.
+// Output outside any running activation (a timer left behind) goes out untagged.
 constexpr const char* node_launcher = R"JS(
 'use strict';
 const fs = require('fs');
-function reply(obj) {
+function reply(obj, id) {
   let s;
   try { s = JSON.stringify(obj); } catch (e) { s = JSON.stringify({error: 'The action result could not be serialized: ' + e.message}); }
   if (s === undefined) s = '{}';
-  fs.writeSync(3, s + '\n');
+  fs.writeSync(3, (id === undefined ? '' : id + ' ') + s + '\n');
 }
 // stdout/stderr on a full pipe queue writes: answer only once they are written, so the
 // host's log cut after the answer is exact.
@@ -28,6 +34,10 @@ function flushed() {
   });
 }
 function outputPending() { return process.stdout.writableLength > 0 || process.stderr.writableLength > 0; }
+function errorAnswer(e) {
+  if (e && typeof e === 'object' && !(e instanceof Error) && 'error' in e) return e;
+  return {error: e instanceof Error ? 'An error has occurred: ' + e : e};
+}
 let main = null;
 function init(msg) {
   for (const [k, v] of Object.entries(msg.env || {})) process.env[k] = typeof v === 'string' ? v : JSON.stringify(v);
@@ -42,6 +52,7 @@ function init(msg) {
   if (typeof fn !== 'function' && typeof mod.exports === 'function') fn = mod.exports;
   if (typeof fn !== 'function') throw new Error("the action does not define a function '" + name + "'");
   main = fn;
+  if (msg.concurrent) goConcurrent();
 }
 async function run(msg) {
   for (const [k, v] of Object.entries(msg)) if (k !== 'value') process.env['__OW_' + k.toUpperCase()] = String(v);
@@ -52,8 +63,7 @@ async function run(msg) {
     reply(r);
   } catch (e) {
     if (outputPending()) await flushed();
-    if (e && typeof e === 'object' && !(e instanceof Error) && 'error' in e) reply(e);
-    else reply({error: e instanceof Error ? 'An error has occurred: ' + e : e});
+    reply(errorAnswer(e));
   }
 }
 async function handle(line) {
@@ -65,9 +75,83 @@ async function handle(line) {
   }
   await run(msg);
 }
+
+// ---- concurrent runs ----
+let concurrent = false, als = null;
+const raw = {};                            // the streams' own write functions
+const outside = {tag: '', out: '', err: ''}; // output of no running activation
+function active() { const a = als.getStore(); return a && !a.done ? a : undefined; }
+function tagStream(stream, key) {
+  const write = raw[key] = stream.write.bind(stream);
+  stream.write = (chunk, encoding, cb) => {
+    if (typeof encoding === 'function') { cb = encoding; encoding = undefined; }
+    const a = active() || outside;
+    if (typeof chunk !== 'string') chunk = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
+    else if (encoding && !/^utf-?8$/i.test(encoding)) chunk = Buffer.from(chunk, encoding).toString('utf8');
+    const text = a[key] + chunk, end = text.lastIndexOf('\n');
+    if (end < 0) { a[key] = text; if (cb) process.nextTick(cb); return true; } // a line in the making
+    a[key] = text.slice(end + 1);
+    const lines = text.slice(0, end);
+    return write(a.tag === '' ? lines + '\n' : a.tag + lines.split('\n').join('\n' + a.tag) + '\n', cb);
+  };
+}
+function finish(a, answer) {
+  if (a.done) return;
+  a.done = true;
+  for (const key of ['out', 'err']) {
+    const rest = a[key];
+    a[key] = '';
+    raw[key]((rest === '' ? '' : a.tag + rest + '\n') + a.tag + 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n');
+  }
+  (outputPending() ? flushed() : Promise.resolve()).then(() => reply(answer, a.id));
+}
+// An exception no code caught ends the activation it came from; with none, the runtime.
+function uncaught(e) {
+  const a = active();
+  if (a === undefined) {
+    raw.err(String(e && e.stack || e) + '\n');
+    process.exit(1);
+  }
+  process.stderr.write(String(e && e.stack || e) + '\n');
+  finish(a, errorAnswer(e));
+}
+function goConcurrent() {
+  concurrent = true;
+  als = new (require('async_hooks').AsyncLocalStorage)();
+  tagStream(process.stdout, 'out');
+  tagStream(process.stderr, 'err');
+  // __OW_* variables of the activation reading them (the shared ones hold the latest run's)
+  const env = process.env;
+  process.env = new Proxy(env, {
+    get(t, k) {
+      const a = active();
+      return a && typeof k === 'string' && Object.prototype.hasOwnProperty.call(a.env, k) ? a.env[k] : t[k];
+    },
+    set(t, k, v) { t[k] = v; return true; }, // (process.env takes whole data properties only)
+  });
+  process.on('uncaughtException', uncaught);
+  process.on('unhandledRejection', uncaught);
+}
+function runConcurrent(line) {
+  const sp = line.indexOf(' ');
+  const id = line.slice(0, sp);
+  let msg;
+  try { msg = JSON.parse(line.slice(sp + 1)); } catch (e) { reply({error: 'bad message: ' + e.message}, id); return; }
+  const a = {id, tag: '\x1e' + id + '\x1f', out: '', err: '', env: {}, done: false};
+  for (const [k, v] of Object.entries(msg)) if (k !== 'value') process.env['__OW_' + k.toUpperCase()] = a.env['__OW_' + k.toUpperCase()] = String(v);
+  als.run(a, async () => {
+    try {
+      let r = await main(msg.value === undefined ? {} : msg.value);
+      finish(a, r === undefined || r === null ? {} : r);
+    } catch (e) {
+      finish(a, errorAnswer(e));
+    }
+  });
+}
+
 let chain = Promise.resolve();
 require('readline').createInterface({input: process.stdin, terminal: false})
-  .on('line', line => { chain = chain.then(() => handle(line)); })
+  .on('line', line => { if (concurrent) runConcurrent(line); else chain = chain.then(() => handle(line)); })
   .on('close', () => process.exit(0));
 reply({ok: true});
 )JS";
