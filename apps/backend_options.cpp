@@ -2,8 +2,10 @@
 
 #include "whisk/actors/front.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
+#include "whisk/container/http_backend.hpp"
 #include "whisk/container/process_backend.hpp"
 #include "whisk/container/routing_backend.hpp"
 #include "whisk/container/sim_backend.hpp"
@@ -53,7 +55,46 @@ void backend_options::add_to(caf::config_option_set& options) {
       .add(isolate_cache, "isolate-cache", with_default("compiled isolates kept for reuse, all workers together", isolate_cache))
       .add(isolate_cache_mb, "isolate-cache-mb", with_default("heap (MB) of the kept isolates, all workers together", isolate_cache_mb))
       .add(isolate_fetch_allow, "isolate-fetch-allow",
-           "comma-separated CIDRs that js:isolate fetch may reach although they are loopback, private or link-local");
+           "comma-separated CIDRs that js:isolate fetch may reach although they are loopback, private or link-local")
+      .add(runtimes, "runtimes",
+           "runtime manifest (JSON): kinds whose runtimes serve OpenWhisk's /init and /run, their commands, "
+           "files, environment, family defaults and stem cells (see README)");
+}
+
+expected<std::shared_ptr<const container::runtime_manifest>> backend_options::load_runtimes() const {
+  if (loaded_)
+    return *loaded_;
+  if (runtimes.empty()) {
+    loaded_ = std::shared_ptr<const container::runtime_manifest>{};
+    return *loaded_;
+  }
+  auto m = container::load_runtime_manifest(runtimes);
+  if (!m) {
+    loaded_ = m.err();
+    return *loaded_;
+  }
+  if (auto ok = container::register_manifest_kinds(*m); !ok) {
+    loaded_ = ok.err();
+    return *loaded_;
+  }
+  loaded_ = std::shared_ptr<const container::runtime_manifest>(std::make_shared<container::runtime_manifest>(std::move(*m)));
+  return *loaded_;
+}
+
+expected<std::vector<policy::stem_cell_config>> backend_options::stem_cells(const std::string& option) const {
+  auto manifest = load_runtimes();
+  if (!manifest)
+    return manifest.err();
+  auto out = policy::parse_stem_cells(option);
+  if (!out || !*manifest)
+    return out;
+  auto extra = policy::parse_stem_cells((*manifest)->stem_cells_option());
+  if (!extra)
+    return extra.err();
+  for (auto& s : *extra)
+    if (std::none_of(out->begin(), out->end(), [&](const policy::stem_cell_config& o) { return o.kind == s.kind; }))
+      out->push_back(s);
+  return out;
 }
 
 std::string backend_options::check() const {
@@ -78,6 +119,16 @@ hosted_backend make_backend(caf::actor_system& sys, const backend_options& o, co
   pc.tree_name = "whisk-" + std::to_string(std::hash<std::string>{}(tree_key) % 1000000007);
   pc.network = *container::parse_network_mode(o.network);
   out.backend = std::make_shared<container::process_backend>(pc);
+  std::map<std::string, std::shared_ptr<container::backend>> by_kind;
+  // the runtime manifest's kinds: runtimes serving /init and /run, in a cgroup tree of their own
+  if (auto manifest = o.load_runtimes(); manifest && *manifest) {
+    container::http_config hc;
+    hc.tree_name = pc.tree_name + "-http";
+    hc.network = pc.network;
+    auto http = std::make_shared<container::http_backend>(**manifest, hc);
+    for (auto& r : (*manifest)->runtimes)
+      by_kind.emplace(r.kind, http);
+  }
 #ifdef WHISK_HAS_V8
   // js:isolate actions run in V8 isolates inside this process; the rest in runtime processes
   isolate::isolate_config ic;
@@ -87,10 +138,11 @@ hosted_backend make_backend(caf::actor_system& sys, const backend_options& o, co
   ic.allow_unsafe = allow_unsafe_isolates;
   ic.fetch_allow = o.isolate_fetch_allow;
   auto isolates = std::make_shared<isolate::isolate_backend>(ic);
-  out.backend = std::make_shared<container::routing_backend>(
-      std::map<std::string, std::shared_ptr<container::backend>>{{"js:isolate", isolates}}, out.backend);
+  by_kind.emplace("js:isolate", isolates);
   out.metrics = [isolates](std::vector<metrics::sample>& m) { add_isolate_metrics(*isolates, m); };
 #endif
+  if (!by_kind.empty())
+    out.backend = std::make_shared<container::routing_backend>(std::move(by_kind), out.backend);
   return out;
 }
 

@@ -196,7 +196,7 @@ int run(caf::actor_system& sys, const agent_options& o, const sigset_t& signals)
   }
   cfg.user_memory_mb = o.user_memory;
   cfg.probe_kind = o.probe_kind;
-  auto stems = policy::parse_stem_cells(o.stem_cells);
+  auto stems = o.containers.stem_cells(o.stem_cells); // with the --runtimes manifest's
   if (!stems) {
     log_error("{}", stems.err().message);
     return 2;

@@ -53,7 +53,7 @@ struct node_config : caf::actor_system_config {
 
 int run_node(caf::actor_system& sys, const node_config& cfg, const sigset_t& signals) {
   apply_log_level(cfg.front.log_level);
-  auto stems = policy::parse_stem_cells(cfg.stem_cells);
+  auto stems = cfg.containers.stem_cells(cfg.stem_cells); // with the --runtimes manifest's
   if (!stems) {
     log_error("{}", stems.err().message);
     return 2;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fstream>
@@ -106,6 +107,77 @@ root_plan make_root_plan(const std::string& resolver) {
   plan.tmp = r + "/tmp";
   plan.proc = r + "/proc";
   return plan;
+}
+
+root_plan make_root_plan_from(const std::string& rootfs, const std::string& resolver) {
+  root_plan plan;
+  const std::string& r = plan.mount_point;
+  auto add = [&](root_step::kind k, const std::string& target, std::string source = {}) {
+    plan.steps.push_back(root_step{k, r + target, std::move(source)});
+  };
+  std::string base = rootfs;
+  while (base.size() > 1 && base.back() == '/')
+    base.pop_back();
+  bool has_etc = false;
+  std::unique_ptr<DIR, int (*)(DIR*)> dir{::opendir(base.c_str()), ::closedir};
+  for (dirent* e = dir ? ::readdir(dir.get()) : nullptr; e; e = ::readdir(dir.get())) {
+    std::string name = e->d_name;
+    if (name == "." || name == ".." || name == "dev" || name == "proc" || name == "tmp" || name == "sys" || name == "run")
+      continue;
+    std::string path = base + "/" + name;
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) != 0)
+      continue;
+    if (S_ISLNK(st.st_mode))
+      add(root_step::kind::symlink, "/" + name, link_text(path));
+    else if (S_ISDIR(st.st_mode))
+      add(root_step::kind::bind_dir, "/" + name, path);
+    else if (S_ISREG(st.st_mode))
+      add(root_step::kind::bind_file, "/" + name, path);
+    has_etc = has_etc || (name == "etc" && S_ISDIR(st.st_mode));
+  }
+  if (!has_etc) { // names for the two ids a runtime can meet, and a resolver
+    add(root_step::kind::dir, "/etc");
+    add(root_step::kind::file, "/etc/passwd",
+        "root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+    add(root_step::kind::file, "/etc/group", "root:x:0:\nnogroup:x:65534:\n");
+    if (!resolver.empty())
+      add(root_step::kind::file, "/etc/resolv.conf", "nameserver " + resolver + "\n");
+  }
+  add(root_step::kind::dir, "/dev");
+  for (const char* d : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"})
+    if (exists(d))
+      add(root_step::kind::bind_device, d, d);
+  add(root_step::kind::symlink, "/dev/fd", "/proc/self/fd");
+  add(root_step::kind::symlink, "/dev/stdin", "/proc/self/fd/0");
+  add(root_step::kind::symlink, "/dev/stdout", "/proc/self/fd/1");
+  add(root_step::kind::symlink, "/dev/stderr", "/proc/self/fd/2");
+  add(root_step::kind::dir, "/tmp");
+  add(root_step::kind::dir, "/proc");
+  plan.tmp = r + "/tmp";
+  plan.proc = r + "/proc";
+  return plan;
+}
+
+std::string add_read_only_dir(root_plan& plan, const std::string& source, const std::string& target) {
+  if (target.size() < 2 || target[0] != '/' || target.find("/.") != std::string::npos || target.find("//") != std::string::npos)
+    return fmt::format("'{}' is not an absolute path without . or .. parts", target);
+  std::string t = target.back() == '/' ? target.substr(0, target.size() - 1) : target;
+  const std::string full = plan.mount_point + t;
+  std::vector<root_step> parents;
+  for (auto slash = t.find('/', 1); slash != std::string::npos; slash = t.find('/', slash + 1))
+    parents.push_back(root_step{root_step::kind::dir, plan.mount_point + t.substr(0, slash), {}});
+  for (const auto& s : plan.steps) {
+    bool inside = full.compare(0, s.target.size() + 1, s.target + "/") == 0;
+    if (s.target == full || (inside && s.what != root_step::kind::dir))
+      return fmt::format("'{}' is already part of the runtime's root", target);
+    std::erase_if(parents, [&](const root_step& p) { return p.target == s.target; }); // made already
+  }
+  if (full.compare(0, plan.tmp.size() + 1, plan.tmp + "/") == 0 || full.compare(0, plan.proc.size() + 1, plan.proc + "/") == 0)
+    return fmt::format("'{}' lies in the runtime's /tmp or /proc", target);
+  plan.steps.insert(plan.steps.end(), parents.begin(), parents.end());
+  plan.steps.push_back(root_step{root_step::kind::bind_dir, full, source});
+  return {};
 }
 
 expected<seccomp_program> make_seccomp_program() {

@@ -34,6 +34,16 @@ struct root_plan {
 // nodes. `resolver` empty: the host's resolv.conf; else a generated one naming it.
 root_plan make_root_plan(const std::string& resolver);
 
+// A root made of a directory of the host instead (an unpacked image's root filesystem): its
+// top-level entries bound read-only (but /dev, /proc, /tmp, /sys, /run), then the same
+// devices, /tmp and /proc as make_root_plan; /etc is the directory's own when it has one.
+root_plan make_root_plan_from(const std::string& rootfs, const std::string& resolver);
+
+// Adds a read-only bind of host directory `source` at absolute `target` (its missing parents
+// made as directories). "" when added, else why not: `target` lies in or on a path the plan
+// already has.
+std::string add_read_only_dir(root_plan& plan, const std::string& source, const std::string& target);
+
 // A classic BPF program for PR_SET_SECCOMP, built with libseccomp: calls a runtime has no
 // business making fail with EPERM (a kill would take working runtimes down with them).
 struct seccomp_program {

@@ -43,6 +43,7 @@ struct spawn_args {
   const sock_fprog* filter;
   int last_cap;
   int uid, gid;
+  const char* workdir;
 };
 
 void place_fd(int from, int to) {
@@ -147,8 +148,8 @@ int child_main(void* raw) {
   ::syscall(SYS_close_range, 4U, ~0U, 0U);
   build_root(*a);
   ::sethostname("whisk", 5);
-  if (::chdir("/tmp") != 0)
-    fail(125, "chdir /tmp");
+  if (::chdir(a->workdir) != 0)
+    fail(125, "chdir", a->workdir);
   // Capabilities: the bounding set needs CAP_SETPCAP, so it goes while we are still root;
   // the change to nobody then empties the permitted and effective sets, capset the rest.
   for (int cap = 0; cap <= a->last_cap; ++cap)
@@ -203,7 +204,9 @@ std::vector<char*> c_strings(std::vector<std::string>& xs) {
 
 } // namespace
 
-expected<spawned_process> spawn_runtime(const spawn_request& req) {
+expected<spawned_process> spawn_runtime(const spawn_request& req) { return spawn_runtime(req, spawn_extras{}); }
+
+expected<spawned_process> spawn_runtime(const spawn_request& req, const spawn_extras& extras) {
   pipe_pair in, fd3, out, err, go;
   if (!in.open() || !fd3.open() || !out.open() || !err.open() || !go.open()) {
     for (auto* pp : {&in, &fd3, &out, &err, &go})
@@ -213,12 +216,17 @@ expected<spawned_process> spawn_runtime(const spawn_request& req) {
   std::vector<std::string> argv = req.cmd.argv;
   std::vector<std::string> env{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
                                "__OW_ALLOW_CONCURRENT=false"};
+  for (const auto& extra : extras.env) { // a runtime's own value replaces a default
+    auto name = extra.substr(0, extra.find('=') + 1);
+    std::erase_if(env, [&](const std::string& e) { return e.compare(0, name.size(), name) == 0; });
+    env.push_back(extra);
+  }
   auto argv_c = c_strings(argv);
   auto env_c = c_strings(env);
   std::string tmp_options = fmt::format("size={}m,mode=1777", req.tmp_size_mb);
   sock_fprog filter = req.filter.prog();
   spawn_args args{go.r, in.r, fd3.w, out.w, err.w, req.cmd.path.c_str(), argv_c.data(), env_c.data(),
-                  tmp_options.c_str(), &req.root, &filter, req.last_cap, req.uid, req.gid};
+                  tmp_options.c_str(), &req.root, &filter, req.last_cap, req.uid, req.gid, extras.workdir.c_str()};
   int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
   if (req.new_network)
     flags |= CLONE_NEWNET;

@@ -1,6 +1,8 @@
 #pragma once
 // Internal to the process backend: start one runtime process, isolated and in its cgroup.
+#include <string>
 #include <sys/types.h>
+#include <vector>
 
 #include "sandbox.hpp"
 #include "whisk/container/cgroup.hpp"
@@ -21,6 +23,12 @@ struct spawn_request {
   std::int64_t tmp_size_mb = 64;
 };
 
+// What a manifest runtime adds to a spawn.
+struct spawn_extras {
+  std::vector<std::string> env; // NAME=value; replaces a default of the same name
+  std::string workdir = "/tmp"; // the runtime's working directory inside its root
+};
+
 // The child's pid and the host's ends of its pipes (all close-on-exec in the host).
 struct spawned_process {
   pid_t pid = -1;
@@ -31,5 +39,6 @@ struct spawned_process {
 };
 
 expected<spawned_process> spawn_runtime(const spawn_request& req);
+expected<spawned_process> spawn_runtime(const spawn_request& req, const spawn_extras& extras);
 
 } // namespace whisk::container
