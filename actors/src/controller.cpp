@@ -154,7 +154,7 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
   }
   store::on_committed answer;
   if (f.waiter) // the answer leaves once the record is committed: no answered activation is lost
-    answer = [respond = std::move(*f.waiter), res = api::rest_api::invoke_response(a, f.inv.result_only)]() mutable {
+    answer = [respond = std::move(*f.waiter), res = api::rest_api::answer_of(f.inv, a)]() mutable {
       respond(std::move(res));
     };
   st.db->add_activation(std::move(a), std::move(answer));

@@ -2,11 +2,17 @@
 // A request as the REST layer's files see it: its route and query parameters.
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "whisk/api/rest_api.hpp"
 
 namespace whisk::api {
+
+// A path's segments, each URL-decoded; empty segments are skipped.
+std::vector<std::string> split_path(std::string_view path);
+// A query string's parameters, URL-decoded ('+' is a space); the last of a repeated key wins.
+std::map<std::string, std::string> parse_query(std::string_view q);
 
 // ?key, ?key=true and ?key=1 are true
 inline bool flag(const std::map<std::string, std::string>& q, const char* key) {

@@ -13,6 +13,8 @@ namespace {
 
 constexpr const char* not_found_message = "The requested resource does not exist.";
 
+} // namespace
+
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> out;
   std::size_t i = 0;
@@ -42,6 +44,8 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
   }
   return out;
 }
+
+namespace {
 
 expected<std::int64_t> number(const std::map<std::string, std::string>& q, const char* key, std::int64_t fallback,
                               std::int64_t lo, std::int64_t hi) {
@@ -75,7 +79,9 @@ http::response rest_api::json_response(int status, const json::value& body) {
 }
 
 http::response rest_api::accepted(const std::string& activation_id) {
-  return json_response(202, json::object{{"activationId", activation_id}});
+  auto r = json_response(202, json::object{{"activationId", activation_id}});
+  r.headers.emplace_back("x-openwhisk-activation-id", activation_id);
+  return r;
 }
 
 http::response rest_api::invoke_response(const activation& a, bool result_only) {
@@ -84,7 +90,13 @@ http::response rest_api::invoke_response(const activation& a, bool result_only) 
     status = 502;
   else if (a.status == activation_status::whisk_error)
     status = 500;
-  return json_response(status, result_only ? a.result : to_json(a));
+  auto r = json_response(status, result_only ? a.result : to_json(a));
+  r.headers.emplace_back("x-openwhisk-activation-id", a.activation_id);
+  return r;
+}
+
+http::response rest_api::answer_of(const invocation& inv, const activation& a) {
+  return inv.shape ? inv.shape(a) : invoke_response(a, inv.result_only);
 }
 
 std::shared_ptr<const action> rest_api::find_action(const std::string& ns, const std::string& name) {
@@ -131,6 +143,10 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
   }
   if (parts.size() < 2 || parts[0] != "api" || parts[1] != "v1") {
     respond(error(404, not_found_message));
+    return;
+  }
+  if (parts.size() >= 3 && parts[2] == "web") { // no key needed, unless the action asks for one
+    web(req, parts, invoke, respond);
     return;
   }
   if (parts.size() == 2) {

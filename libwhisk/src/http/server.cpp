@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
 #include <atomic>
+#include <cctype>
 #include <thread>
 
 #include "whisk/log.hpp"
@@ -102,6 +103,13 @@ private:
     req.target = std::string(msg.target());
     req.authorization = std::string(msg[bhttp::field::authorization]);
     req.content_type = std::string(msg[bhttp::field::content_type]);
+    if (req.target.rfind("/api/v1/web/", 0) == 0)
+      for (auto& f : msg) {
+        std::string name(f.name_string());
+        for (auto& c : name)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers.emplace_back(std::move(name), std::string(f.value()));
+      }
     req.body = std::move(msg.body());
     req.received = std::chrono::steady_clock::now();
     stream_.expires_never(); // the handler may take as long as the action runs

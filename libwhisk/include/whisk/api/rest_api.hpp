@@ -39,6 +39,8 @@ struct invocation {
   bool result_only = false;
   std::int64_t wait_ms = 60000;
   std::int64_t received_ms = 0;
+  // a blocking answer other than the activation record (web actions); empty: the record
+  std::function<http::response(const activation&)> shape;
 };
 
 using invoke_hook = std::function<void(invocation, http::responder)>;
@@ -63,6 +65,8 @@ public:
   static http::response accepted(const std::string& activation_id);
   // The answer to a finished blocking invoke: 200, 502 (application/developer), 500 (whisk).
   static http::response invoke_response(const activation& a, bool result_only);
+  // The answer of an invocation: its shape if it has one, else invoke_response.
+  static http::response answer_of(const invocation& inv, const activation& a);
 
 private:
   struct route;
@@ -89,6 +93,8 @@ private:
   http::response triggers(const route& r, const http::request& req, const caller_info& caller,
                           const http::responder& respond, const invoke_hook& invoke, bool& answered);
   http::response rules(const route& r, const http::request& req, const caller_info& caller);
+  void web(const http::request& req, const std::vector<std::string>& parts, const invoke_hook& invoke,
+           const http::responder& respond);
 
   store& store_;
   rest_config cfg_;
@@ -97,5 +103,11 @@ private:
   std::map<std::string, std::optional<json::value>> entity_cache_; // "collection/ns/name" -> document (none: absent)
   std::int64_t entities_version_ = -1; // the store's entities version the cache was filled under
 };
+
+// A web action's answer for extension `ext` (json, http, html, text, svg), the result
+// projected along `projection` (json, html, text, svg).
+http::response web_answer(const activation& a, const std::string& ext, const std::vector<std::string>& projection);
+// An application error as a web action answers it: 400 with the result's error.
+http::response json_error_of(const activation& a);
 
 } // namespace whisk::api

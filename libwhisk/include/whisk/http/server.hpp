@@ -21,6 +21,8 @@ struct request {
   std::string content_type;
   std::string body;
   std::chrono::steady_clock::time_point received{}; // when it was read whole
+  // every header, names in lower case: kept for web actions (/api/v1/web/...) only
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 struct response {
