@@ -6,8 +6,12 @@
 # context, exactly the activation's log lines, two containers at once on the same port, the
 # family default, a stem cell, time, memory, log and response limits, and /init failures.
 source "$(dirname "$0")/rest_lib.sh"
-trap 'finish; exit $?' EXIT
-RUNTIME_DIR=$(cd "$(dirname "$0")/data/http_runtime" && pwd)
+# The runtime's files are bound into its sandbox from a copy outside /tmp (which the sandbox
+# covers; the checkout itself may lie there).
+RUNTIME_DIR=$(mktemp -d /var/tmp/whisk-http-runtime.XXXXXX)
+cp "$(dirname "$0")/data/http_runtime/runtime.py" "$RUNTIME_DIR/"
+chmod 755 "$RUNTIME_DIR"
+trap 'finish; rc=$?; rm -rf "$RUNTIME_DIR"; exit $rc' EXIT
 
 runtimes_json() { # the manifest: a default kind with a stem cell, a kind on another port, a kind whose /init always fails
   cat <<EOF

@@ -26,7 +26,7 @@ std::string one(const std::string& fields, const std::string& family = "py") {
 struct temp_dir {
   fs::path path;
   temp_dir() {
-    char tmpl[] = "/tmp/whisk-manifest-test.XXXXXX";
+    char tmpl[] = "/var/tmp/whisk-manifest-test.XXXXXX"; // not /tmp: the sandbox covers it
     path = ::mkdtemp(tmpl);
   }
   ~temp_dir() { fs::remove_all(path); }
@@ -140,6 +140,11 @@ TEST_CASE("manifest: files are checked on the host through the mounts and the ro
   CHECK(check_runtime_files(r));
   r.mounts = {{(d.path / "nowhere").string(), "/rt"}};
   CHECK(check_runtime_files(r).err().message.find("is not a directory") != std::string::npos);
+  r.mounts = {{"/tmp", "/rt"}};
+  CHECK(check_runtime_files(r).err().message.find("lies under /tmp") != std::string::npos);
+  r.mounts.clear();
+  r.root = "/tmp";
+  CHECK(check_runtime_files(r).err().message.find("lies under /tmp") != std::string::npos);
 
   std::ofstream(d.path / "m.json") << one(R"("kind": "py:1", "command": ["/rt/proxy"], "mounts": [{"source": ")" +
                                           (d.path / "rt").string() + R"(", "target": "/rt"}])");

@@ -217,11 +217,18 @@ expected<runtime_manifest> load_runtime_manifest(const std::string& path) {
 }
 
 expected<bool> check_runtime_files(const manifest_runtime& r) {
-  for (auto& mount : r.mounts)
+  // The sandbox builds a runtime's root on a tmpfs it mounts over /tmp: what lies there is hidden.
+  auto under_tmp = [](const std::string& p) { return p == "/tmp" || p.compare(0, 5, "/tmp/") == 0; };
+  for (auto& mount : r.mounts) {
     if (!is_dir(mount.source))
       return bad(r.kind, fmt::format("mount source '{}' is not a directory", mount.source));
+    if (under_tmp(mount.source))
+      return bad(r.kind, fmt::format("mount source '{}' lies under /tmp, which the sandbox covers: place it elsewhere", mount.source));
+  }
   if (!r.root.empty() && !is_dir(r.root))
     return bad(r.kind, fmt::format("root '{}' is not a directory", r.root));
+  if (under_tmp(r.root))
+    return bad(r.kind, fmt::format("root '{}' lies under /tmp, which the sandbox covers: place it elsewhere", r.root));
   // Where command[0] lies on the host: the deepest mount that holds it, else the root.
   const std::string& exe = r.command[0];
   std::string host = (r.root.empty() ? "" : r.root) + exe;
