@@ -157,6 +157,14 @@ cli action get hello annotations; body_of
 [[ $(opy "sorted((a['key'], a['value']) for a in d if a['key'] in ('web-export', 'final', 'raw-http', 'owner'))") == "[('final', True), ('owner', 'ada'), ('raw-http', False), ('web-export', True)]" ]] \
   && ok "--web true annotates web-export and final, and the update keeps the other annotations" || bad "web annotations" "$OUT"
 cli action get hello --url; expect_cli "action get --url prints the web URL" 0 "$APIHOST/api/v1/web/guest/default/hello"
+WEB_URL=${OUT##*$'\n'}
+WEB=$(curl -s -m 30 -w '\n%{http_code}' "$WEB_URL.json?name=web")
+# a node without web actions answers 401 (no credentials) there, and 404 with them
+if [[ $(raw_status "$WEB_URL.json" -u "$AUTH") == 404 ]]; then
+  echo "skip - calling the URL of action get --url (this node does not serve web actions yet)"
+else
+  [[ ${WEB##*$'\n'} == 200 && $WEB == *'"hello web"'* ]] && ok "the URL of action get --url calls the web action" || bad "web URL call" "${WEB:0:300}"
+fi
 cli action update hello --timeout abc; expect_cli "a limit that is not a number is a usage error" 2 "" "--timeout needs a positive whole number"
 
 # errors: the action's own, unknown entities, bad credentials, no server
@@ -229,6 +237,17 @@ if serves triggers "" '{}' && rules_served; then
   [[ $(opy "d['status']") == active ]] && ok "a new rule is active" || bad "rule status" "$OUT"
   cli rule list; expect_cli "rule list shows the status" 0 "active"
   cli trigger fire tick -p extra 1; expect_cli "trigger fire gives an activation id" 0 "ok: triggered /_/tick with id "
+  TID=
+  [[ $OUT =~ with\ id\ ([0-9a-f]{32})$ ]] && TID=${BASH_REMATCH[1]}
+  has_trigger_record() { cli activation get "$TID"; [[ $RC == 0 ]]; }
+  if [[ -n $TID ]] && poll 15 has_trigger_record; then
+    body_of
+    [[ $(opy "d['name']") == tick ]] && ok "activation get shows the trigger's record" || bad "trigger record" "${OUT:0:300}"
+  else
+    bad "the trigger's record appears" "id '$TID': $OUT $ERR"
+  fi
+  rule_ran() { cli activation list hello --limit 1 --full; [[ $RC == 0 && $(opy "d[0]['response']['result']['greeting']") == "hello trig" ]]; }
+  poll 15 rule_ran && ok "the active rule invoked its action with the trigger's parameters" || bad "rule invocation" "${OUT:0:300}"
   cli rule disable everytick; expect_cli "rule disable" 0 "ok: disabled rule everytick"
   cli rule get everytick; body_of
   [[ $(opy "d['status']") == inactive ]] && ok "a disabled rule is inactive" || bad "disabled rule" "$OUT"
