@@ -162,6 +162,48 @@ expect 200 '"name":"t1"' "a trigger is deleted"
 req POST "$API/triggers/t1" '{}'
 expect 404 'does not exist' "a deleted trigger cannot be fired"
 
+# --- limits and throttles (whisk-admin sets them on the running node's store) ---
+ADMIN="$(dirname "$NODE_BIN")/whisk-admin"
+req GET "$API/limits"
+expect 200 '{}' "GET limits of a namespace without limits is {}"
+# a per-minute count must not straddle a minute boundary: start early in a minute
+(( $(date +%-S) > 45 )) && sleep $((61 - $(date +%-S)))
+"$ADMIN" --data-dir="$DIR/data" limits set guest invocationsPerMinute=3 firesPerMinute=1 >/dev/null &&
+  ok "whisk-admin limits set" || bad "whisk-admin limits set"
+req GET "$API/limits"
+[[ $(jpy 'd["invocationsPerMinute"], d["firesPerMinute"]') == "(3, 1)" ]] && ok "GET limits shows them" || bad "GET limits" "$BODY"
+CODES=""
+for i in 1 2 3 4; do
+  req POST "$API/actions/inc?blocking=true&result=true" '{}'
+  CODES="$CODES $STATUS"
+done
+[[ $CODES == " 200 200 200 429" && $BODY == *"Too many requests in the last minute (count: 3, allowed: 3)."* ]] &&
+  ok "invocationsPerMinute: the 4th invoke in a minute is 429 with OpenWhisk's message" || bad "invocationsPerMinute" "$CODES $BODY"
+req PUT "$API/triggers/t2" '{}'
+req PUT "$API/rules/r5" '{"trigger":"t2","action":"inc"}'
+req POST "$API/triggers/t2" '{}'
+FIRST=$STATUS
+req POST "$API/triggers/t2" '{}'
+[[ $FIRST == 202 && $STATUS == 429 && $BODY == *"Too many triggers fired in the last minute (count: 1, allowed: 1)."* ]] &&
+  ok "firesPerMinute: the 2nd fire in a minute is 429" || bad "firesPerMinute" "$FIRST $STATUS $BODY"
+"$ADMIN" --data-dir="$DIR/data" limits unset guest >/dev/null
+"$ADMIN" --data-dir="$DIR/data" limits set guest concurrentInvocations=2 >/dev/null
+py_action slow 'import time
+def main(a): time.sleep(3); return {}'
+CODES=""
+for i in 1 2 3; do
+  req POST "$API/actions/slow" '{}'
+  CODES="$CODES $STATUS"
+done
+[[ $CODES == " 202 202 429" && $BODY == *"Too many concurrent requests in flight (count: 2, allowed: 2)."* ]] &&
+  ok "concurrentInvocations: a 3rd invoke while 2 run is 429" || bad "concurrentInvocations" "$CODES $BODY"
+poll 20 eval 'req POST "$API/actions/inc?blocking=true" "{}"; [[ $STATUS == 200 ]]' &&
+  ok "concurrentInvocations: invokes are taken again once the runs end" || bad "after concurrent runs" "$STATUS $BODY"
+"$ADMIN" --data-dir="$DIR/data" limits set guest speed=3 >/dev/null 2>"$DIR/admin.err"
+RC=$?
+[[ $RC == 2 ]] && grep -q "unknown limit" "$DIR/admin.err" && ok "whisk-admin refuses an unknown limit" || bad "unknown limit" "$RC $(cat "$DIR/admin.err")"
+"$ADMIN" --data-dir="$DIR/data" limits unset guest >/dev/null
+
 # --- entities survive a restart (they are in the store) ---
 stop_node
 start_node --stem-cells=none
@@ -169,4 +211,12 @@ req POST "$API/actions/mine/echo?blocking=true&result=true" '{}'
 [[ $STATUS == 200 && $(jpy 'd["bind_only"]') == 4 ]] && ok "packages and bindings survive a restart" || bad "restart" "$STATUS $BODY"
 req GET "$API/rules/r1"
 expect 200 '"status":"active"' "rules survive a restart"
+stop_node
+# the node's default throttle applies to namespaces without limits of their own
+start_node --stem-cells=none --limit-per-minute=1
+(( $(date +%-S) > 50 )) && sleep $((61 - $(date +%-S)))
+req POST "$API/actions/inc?blocking=true" '{}'
+FIRST=$STATUS
+req POST "$API/actions/inc?blocking=true" '{}'
+[[ $FIRST == 200 && $STATUS == 429 ]] && ok "--limit-per-minute is the default for namespaces without limits" || bad "--limit-per-minute" "$FIRST $STATUS"
 stop_node

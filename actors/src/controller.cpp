@@ -49,6 +49,7 @@ struct controller_state {
   controller_config cfg;
   std::map<std::string, flight> in_flight;
   std::map<std::string, sequence_run> sequences; // by the top sequence's activation id
+  std::map<std::string, std::int64_t> running;     // invocations in flight by namespace (components not counted)
   deadline_map deadlines;    // blocking waits by the time they run out
   // the earliest sweep timer set; an earlier deadline sets another (a late timer only sweeps early)
   std::optional<caf::actor_clock::time_point> sweep_at;
@@ -131,6 +132,9 @@ void finish(self_ptr self, std::string activation_id, run_result r) {
   st.in_flight.erase(i);
   if (f.deadline)
     st.deadlines.erase(*f.deadline);
+  if (f.sequence.empty())
+    if (auto n = st.running.find(f.inv.subject); n != st.running.end() && --n->second <= 0)
+      st.running.erase(n);
   if (r.rejected && f.waiter) {
     auto why = json::parse(r.result_json); // the pool says why: a full queue or a run that waited too long
     auto text = why ? json::get_string(*why, "error", "Too many requests.") : std::string("Too many requests.");
@@ -390,6 +394,15 @@ void invoke(self_ptr self, api::invocation inv, http::responder respond) {
         429, fmt::format("Too many requests: {} activations are in flight on this node. Try again later.", st.in_flight.size())));
     return;
   }
+  if (inv.concurrent_limit > 0) {
+    auto n = st.running.find(inv.subject);
+    if (n != st.running.end() && n->second >= inv.concurrent_limit) {
+      respond(api::rest_api::error(429, fmt::format("Too many concurrent requests in flight (count: {}, allowed: {}).",
+                                                    n->second, inv.concurrent_limit)));
+      return;
+    }
+  }
+  ++st.running[inv.subject];
   flight f{std::move(inv), {}, std::nullopt, std::nullopt, {}, -1};
   auto aid = f.inv.activation_id;
   if (f.inv.blocking) {

@@ -30,12 +30,18 @@ void front_options::add_to(caf::config_option_set& options) {
       .add(drain_timeout, "drain-timeout", with_default("ms to let in-flight activations finish at shutdown", drain_timeout))
       .add(blocking_wait, "blocking-wait", with_default("ms a blocking invoke waits before answering 202", blocking_wait))
       .add(log_level, "log-level", with_default("debug, info, warn or error", log_level))
-      .add(isolate_unsafe, "isolate-unsafe", with_default("allow isolate-mode \"unsafe\" (one shared context per worker; for measurements)", isolate_unsafe));
+      .add(isolate_unsafe, "isolate-unsafe", with_default("allow isolate-mode \"unsafe\" (one shared context per worker; for measurements)", isolate_unsafe))
+      .add(limit_concurrent, "limit-concurrent",
+           with_default("activations in flight per namespace at most (0: no limit); whisk-admin limits set overrides it per namespace", limit_concurrent))
+      .add(limit_per_minute, "limit-per-minute", with_default("invocations per minute per namespace at most, counted per controller (0: no limit)", limit_per_minute))
+      .add(limit_fires_per_minute, "limit-fires-per-minute", with_default("trigger fires per minute per namespace at most, counted per controller (0: no limit)", limit_fires_per_minute));
 }
 
 std::string front_options::check() const {
   if (port < 0 || port > 65535)
     return "--port must be 0..65535";
+  if (limit_concurrent < 0 || limit_per_minute < 0 || limit_fires_per_minute < 0)
+    return "--limit-concurrent, --limit-per-minute and --limit-fires-per-minute must be 0 (no limit) or more";
   if (max_connections < 1 || max_in_flight < 1 || max_body < 1 || queue_budget < 1 || store_queue < 1)
     return "--max-connections, --max-in-flight, --store-queue, --max-body and --queue-budget must be at least 1";
   if (log_level != "debug" && log_level != "info" && log_level != "warn" && log_level != "error")
@@ -85,6 +91,7 @@ int run_front(caf::actor_system& sys, const front_options& o, pool_actor pool, f
   controller_config ctl_cfg;
   ctl_cfg.rest.max_blocking_wait_ms = o.blocking_wait;
   ctl_cfg.rest.allow_unsafe_isolates = o.isolate_unsafe;
+  ctl_cfg.rest.default_limits = {o.limit_concurrent, o.limit_per_minute, o.limit_fires_per_minute};
   ctl_cfg.rest.keys = *keys;
   ctl_cfg.role = parts.role;
   http::server_config http_cfg;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include "whisk/api/rest_api.hpp"
 #include "whisk/domain.hpp"
 
 namespace whisk::admin {
@@ -137,6 +138,62 @@ expected<bool> delete_user(store& db, const std::string& ns) {
   return true;
 }
 
+// limits get|set|unset NAMESPACE [KEY=N ...]
+int run_limits(const options& opts, std::ostream& out, std::ostream& err) {
+  auto& w = opts.words;
+  const auto& ns = w[2];
+  if (auto valid = check_namespace_name(ns); !valid) {
+    err << "whisk-admin: " << valid.err().message << "\n";
+    return to_int(exit_code::bad_name);
+  }
+  json::value changes = json::object{};
+  for (std::size_t i = 3; i < w.size(); ++i) {
+    auto eq = w[i].find('=');
+    char* end = nullptr;
+    long long n = eq == std::string::npos ? -1 : std::strtoll(w[i].c_str() + eq + 1, &end, 10);
+    if (eq == std::string::npos || !end || *end != '\0' || eq + 1 == w[i].size()) {
+      err << "whisk-admin: '" << shown(w[i]) << "' is not KEY=NUMBER\n";
+      return to_int(exit_code::usage);
+    }
+    changes.set(w[i].substr(0, eq), static_cast<std::int64_t>(n));
+  }
+  if (auto ok = api::limits_from_json(changes); !ok) {
+    err << "whisk-admin: " << ok.err().message << "\n";
+    return to_int(exit_code::usage);
+  }
+  auto o = open_data_dir(opts.data_dir, opts.store, false);
+  if (!o) {
+    err << "whisk-admin: " << o.err().message << "\n";
+    return to_int(exit_code::failed);
+  }
+  auto& db = *o->db;
+  if (!db.namespace_by_name(ns)) {
+    err << "whisk-admin: the namespace '" << ns << "' does not exist\n";
+    return to_int(exit_code::not_found);
+  }
+  auto doc = db.get_entity("limits", ns, "limits").value_or(json::object{});
+  if (w[1] == "get") {
+    out << json::dump(doc) << "\n";
+    return to_int(exit_code::ok);
+  }
+  if (w[1] == "unset") {
+    if (auto ok = db.delete_entity("limits", ns, "limits"); !ok) {
+      err << "whisk-admin: " << ok.err().message << "\n";
+      return to_int(exit_code::failed);
+    }
+    out << "the limits of namespace '" << ns << "' are the node's defaults\n";
+    return to_int(exit_code::ok);
+  }
+  for (auto& [k, v] : changes.as_object())
+    doc.set(k, v);
+  if (auto ok = db.put_entity("limits", ns, "limits", now_ms(), doc); !ok) {
+    err << "whisk-admin: " << ok.err().message << "\n";
+    return to_int(exit_code::failed);
+  }
+  out << json::dump(doc) << "\n";
+  return to_int(exit_code::ok);
+}
+
 std::string usage_text() {
   return "usage: whisk-admin [--data-dir=DIR] [--store=URI] VERB [ARGS]\n"
          "\n"
@@ -147,6 +204,10 @@ std::string usage_text() {
          "  user delete NAMESPACE      removes the namespace's key (its actions and activations stay)\n"
          "  user key rotate NAMESPACE  a new key for the namespace; prints the new uuid:key\n"
          "  namespace list             every namespace's name\n"
+         "  limits get NAMESPACE       the namespace's own limits (JSON; absent ones: the node's defaults)\n"
+         "  limits set NAMESPACE KEY=N...  sets concurrentInvocations, invocationsPerMinute or\n"
+         "                             firesPerMinute (0: no limit); others keep their value\n"
+         "  limits unset NAMESPACE     back to the node's defaults (--limit-* options)\n"
          "\n"
          "  --data-dir=DIR             the node's data dir (default: 'whisk-data', as whisk-node)\n"
          "  --store=URI                the node's PostgreSQL database, as its --store (the key hashes\n"
@@ -178,6 +239,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         return false;
     return true;
   };
+  if (w.size() >= 3 && w[0] == "limits" && (w[1] == "get" || w[1] == "set" || w[1] == "unset") &&
+      (w[1] == "set" ? w.size() >= 4 : w.size() == 3))
+    return run_limits(*opts, out, err);
   enum class verb { none, create, list, remove, rotate, namespaces } v = verb::none;
   if (is({"user", "create"}, 1)) v = verb::create;
   else if (is({"user", "list"}, 0)) v = verb::list;

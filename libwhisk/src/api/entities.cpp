@@ -210,6 +210,12 @@ invocation rest_api::make_invocation(std::shared_ptr<const resolved_action> r, c
     inv.api_key = caller.uuid + ":" + caller.key;
   inv.activation_id = new_activation_id();
   inv.received_ms = now_ms();
+  if (auto l = find_entity("limits", caller.name, "limits"); l || cfg_.default_limits.concurrent_invocations > 0) {
+    inv.concurrent_limit = cfg_.default_limits.concurrent_invocations;
+    if (l)
+      if (auto own = limits_from_json(*l); own && l->find("concurrentInvocations"))
+        inv.concurrent_limit = own->concurrent_invocations;
+  }
   return inv;
 }
 
@@ -476,6 +482,8 @@ http::response rest_api::triggers(const route& r, const http::request& req, cons
       active.push_back(std::move(rule));
   if (active.empty())
     return http::response{204, "", "application/json", {}}; // nothing to run: no activation
+  if (auto t = throttled(caller.name, true))
+    return *t;
   activation fire;
   fire.ns = caller.name;
   fire.name = name;

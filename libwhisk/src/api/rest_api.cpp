@@ -220,6 +220,14 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
     respond(rules(r, req, *caller));
     return;
   }
+  if (r.parts[0] == "limits" && r.parts.size() == 1) {
+    if (req.method != "GET") {
+      respond(error(405, "The method is not allowed for this resource."));
+      return;
+    }
+    respond(json_response(200, to_json(limits_of(store_, r.ns, cfg_.default_limits))));
+    return;
+  }
   respond(error(404, not_found_message));
 }
 
@@ -282,6 +290,8 @@ http::response rest_api::actions(const route& r, const http::request& req, const
     auto wait = number(r.query, "timeout", cfg_.max_blocking_wait_ms, 0, cfg_.max_blocking_wait_ms);
     if (!wait)
       return error(400, wait.err().message);
+    if (auto t = throttled(caller.name, false))
+      return *t;
     auto inv = make_invocation(std::move(ra), params, caller);
     inv.blocking = flag(r.query, "blocking");
     inv.result_only = flag(r.query, "result");

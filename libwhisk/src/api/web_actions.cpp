@@ -246,6 +246,10 @@ void rest_api::web(const http::request& req, const std::vector<std::string>& par
   params.set("__ow_path", path);
   if (!user.empty())
     params.set("__ow_user", user);
+  if (auto t = throttled(ns, false)) {
+    respond(std::move(*t));
+    return;
+  }
   auto inv = make_invocation(std::move(ra), params, owner);
   inv.blocking = true;
   inv.wait_ms = cfg_.max_blocking_wait_ms;

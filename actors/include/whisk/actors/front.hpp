@@ -37,6 +37,10 @@ struct front_options {
   std::int64_t blocking_wait = 60000;
   std::string log_level = "info";
   bool isolate_unsafe = false;
+  // throttles of namespaces without their own (whisk-admin limits set); 0: none
+  std::int64_t limit_concurrent = 0;
+  std::int64_t limit_per_minute = 0;
+  std::int64_t limit_fires_per_minute = 0;
 
   // Adds the options above to `cfg`'s global group (with their defaults in --help).
   void add_to(caf::config_option_set& options);

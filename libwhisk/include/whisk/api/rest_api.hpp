@@ -41,7 +41,20 @@ struct invocation {
   std::int64_t received_ms = 0;
   // a blocking answer other than the activation record (web actions); empty: the record
   std::function<http::response(const activation&)> shape;
+  std::int64_t concurrent_limit = 0; // the namespace's concurrentInvocations (0: none); the controller counts
 };
+
+// A namespace's throttles, OpenWhisk's names in JSON; 0: no limit.
+struct namespace_limits {
+  std::int64_t concurrent_invocations = 0;
+  std::int64_t invocations_per_minute = 0;
+  std::int64_t fires_per_minute = 0;
+};
+// {"concurrentInvocations", "invocationsPerMinute", "firesPerMinute"}: numbers >= 0, others refused.
+expected<namespace_limits> limits_from_json(const json::value& doc);
+json::value to_json(const namespace_limits& l);
+// The limits a namespace has: its own (whisk-admin limits set) over the node's defaults.
+namespace_limits limits_of(store& s, const std::string& ns, const namespace_limits& defaults);
 
 using invoke_hook = std::function<void(invocation, http::responder)>;
 
@@ -53,6 +66,7 @@ struct rest_config {
   std::int64_t auth_recheck_ms = 1000;
   std::int64_t max_blocking_wait_ms = 60000;
   bool allow_unsafe_isolates = false; // js:isolate actions may use isolate-mode "unsafe"
+  namespace_limits default_limits;    // for namespaces without limits of their own
 };
 
 class rest_api {
@@ -93,6 +107,8 @@ private:
   http::response triggers(const route& r, const http::request& req, const caller_info& caller,
                           const http::responder& respond, const invoke_hook& invoke, bool& answered);
   http::response rules(const route& r, const http::request& req, const caller_info& caller);
+  // 429 when `ns` went over a per-minute limit (counted here: per controller); else none.
+  std::optional<http::response> throttled(const std::string& ns, bool fire);
   void web(const http::request& req, const std::vector<std::string>& parts, const invoke_hook& invoke,
            const http::responder& respond);
 
@@ -101,6 +117,10 @@ private:
   authenticator auth_; // the invoke path compares a remembered key, it does not hash
   std::map<std::string, std::shared_ptr<const action>> action_cache_; // "ns/name" -> action (null: known absent)
   std::map<std::string, std::optional<json::value>> entity_cache_; // "collection/ns/name" -> document (none: absent)
+  struct minute_count {
+    std::int64_t minute = 0, count = 0;
+  };
+  std::map<std::string, minute_count> invokes_, fires_; // by namespace, in the current minute
   std::int64_t entities_version_ = -1; // the store's entities version the cache was filled under
 };
 
