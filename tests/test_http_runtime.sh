@@ -149,5 +149,35 @@ put_action refused "$(action pyhttp:broken 'def main(a): return {}')"
 req POST "$API/actions/refused?blocking=true" '{}'
 [[ $(jpy "d['response']['status']") == "action developer error" && $(jpy "d['response']['result']['error']") == *"the runtime answered 500 to /init: this runtime refuses every action"* ]] && ok "a runtime answering /init with 500 and text: the init fails with both" || bad "init 500" "${BODY:0:400}"
 
+# --- optional: OpenWhisk's own nodejs runtime (the action proxy of apache/openwhisk-runtime-nodejs,
+# core/nodejsActionBase with its npm dependencies installed, outside /tmp), when
+# WHISK_OW_NODEJS_RUNTIME names its directory. It is not packaged in Debian or npm. ---
+if [[ -n ${WHISK_OW_NODEJS_RUNTIME:-} ]]; then
+  stop_node
+  python3 - "$DIR/runtimes.json" "$WHISK_OW_NODEJS_RUNTIME" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["runtimes"]["ownode"] = [{"kind": "ownode:20", "command": ["/usr/bin/node", "/runtime/app.js"],
+    "mounts": [{"source": sys.argv[2], "target": "/runtime"}], "workdir": "/runtime"}]
+json.dump(m, open(sys.argv[1], "w"))
+PY
+  start_node --runtimes="$DIR/runtimes.json" --stem-cells=none
+  put_action owhello "$(action ownode:20 'function main(p) { console.log("hi " + p.name); console.error("a warning"); return {greeting: "hello " + p.name, aid: process.env.__OW_ACTIVATION_ID}; }')"
+  req POST "$API/actions/owhello?blocking=true" '{"name":"ow"}'
+  [[ $(jpy "d['response']['result']['greeting']") == "hello ow" && $(jpy "d['response']['result']['aid'] == d['activationId']") == True &&
+     $(jpy "sorted(l.split(' ', 1)[1] for l in d['logs'])") == "['stderr: a warning', 'stdout: hi ow']" ]] &&
+    ok "OpenWhisk's nodejs runtime: result, __OW_ACTIVATION_ID and exactly the activation's lines" || bad "OpenWhisk nodejs runtime" "${BODY:0:400}"
+  put_action owbad "$(action ownode:20 'function main(p) { return {x: 1 }')"
+  req POST "$API/actions/owbad?blocking=true" '{}'
+  [[ $(jpy "d['response']['result']['error'].startswith('Initialization has failed due to: SyntaxError')") == True ]] &&
+    ok "OpenWhisk's nodejs runtime: its /init error is the result, prefixed once" || bad "OpenWhisk nodejs init error" "${BODY:0:400}"
+  put_action owapp "$(action ownode:20 'function main() { return {error: "app says no"}; }')"
+  req POST "$API/actions/owapp?blocking=true" '{}'
+  [[ $(jpy "d['response']['status']") == "application error" && $(jpy "d['response']['result']['error']") == "app says no" ]] &&
+    ok "OpenWhisk's nodejs runtime: an {error} result is an application error" || bad "OpenWhisk nodejs application error" "${BODY:0:400}"
+else
+  echo "skip - OpenWhisk's own nodejs runtime (set WHISK_OW_NODEJS_RUNTIME to its core/nodejsActionBase directory)"
+fi
+
 stop_node
 check "no runtime process is left after whisk-node stopped" poll 5 eval '(( $(runtime_procs) == 0 ))'

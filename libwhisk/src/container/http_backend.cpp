@@ -113,8 +113,15 @@ std::string interpret(op_type type, unsigned status, const std::string& body) {
   if (type == op_type::init) {
     if (status == 200)
       return R"({"ok":true})";
-    if (object && parsed->find("error"))
-      return json::dump(json::object{{"error", *parsed->find("error")}});
+    if (object && parsed->find("error")) {
+      // OpenWhisk answers the runtime's error as it is; whisk's init verdict adds this prefix,
+      // which OpenWhisk's own runtimes already write: once is enough.
+      json::value e = *parsed->find("error");
+      constexpr std::string_view prefix = "Initialization has failed due to: ";
+      if (e.is_string() && e.as_string().compare(0, prefix.size(), prefix) == 0)
+        e = e.as_string().substr(prefix.size());
+      return json::dump(json::object{{"error", std::move(e)}});
+    }
     return json::dump(json::object{{"error", fmt::format("the runtime answered {} to /init: {:.200}", status, body)}});
   }
   if (status == 200 || !object)
