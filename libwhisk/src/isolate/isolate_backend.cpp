@@ -49,10 +49,21 @@ struct isolate_backend::worker {
     std::list<const code*>::iterator recent;
   };
 
-  worker(int index, counters& c, std::int64_t max_count, std::int64_t max_bytes)
-      : index(index), c(c), max_count(max_count), max_bytes(max_bytes) {}
+  using finish_fn = std::function<void(call_result)>;
+  // A call waiting for its timers and fetches, with what it needs once it ends.
+  struct parked_call {
+    std::unique_ptr<running_call> call;
+    std::shared_ptr<const code> fn;
+    finish_fn finish;
+  };
+
+  worker(int index, counters& c, std::int64_t max_count, std::int64_t max_bytes, std::shared_ptr<fetch_client> net,
+         std::function<void(std::uint64_t)> wake)
+      : index(index), c(c), max_count(max_count), max_bytes(max_bytes), net(std::move(net)), wake(std::move(wake)) {}
 
   ~worker() {
+    c.waiting -= static_cast<std::int64_t>(parked.size());
+    parked.clear(); // (their isolates are used by this thread only: they end here)
     c.cached -= static_cast<std::int64_t>(cache.size());
     c.heap -= static_cast<std::int64_t>(bytes);
     if (shared)
@@ -68,6 +79,52 @@ struct isolate_backend::worker {
   std::unique_ptr<shared_context> shared;
   std::map<const code*, std::shared_ptr<const code>> shared_codes; // keeps the shared context's keys alive
   std::vector<const code*> spare_wanted; // isolates that used up their prepared context
+  std::shared_ptr<fetch_client> net;
+  std::function<void(std::uint64_t)> wake; // resumes a parked call on this worker (from any thread)
+  std::map<std::uint64_t, parked_call> parked;
+  std::uint64_t next_parked = 0;
+
+  // Resumes the parked calls whose time has come (a timer, an answer, the deadline).
+  void run_due() {
+    auto now = clock_type::now();
+    for (auto i = parked.begin(); i != parked.end();) {
+      auto next = std::next(i);
+      if (i->second.call->wake_at() <= now)
+        resume(i->first);
+      i = next;
+    }
+  }
+
+  clock_type::time_point next_wake() const {
+    auto t = clock_type::time_point::max();
+    for (auto& [id, p] : parked)
+      t = std::min(t, p.call->wake_at());
+    return t;
+  }
+
+  void resume(std::uint64_t id) {
+    auto i = parked.find(id);
+    if (i == parked.end())
+      return;
+    i->second.call->resume();
+    if (!i->second.call->finished())
+      return;
+    auto p = std::move(i->second);
+    parked.erase(i);
+    c.waiting -= 1;
+    ended(std::move(p));
+  }
+
+  void ended(parked_call p) {
+    auto r = p.call->take();
+    p.call.reset();
+    if (p.fn->how == mode::reuse) {
+      after_call(p.fn.get());
+      if (!p.fn->reuse_context && std::find(spare_wanted.begin(), spare_wanted.end(), p.fn.get()) == spare_wanted.end())
+        spare_wanted.push_back(p.fn.get()); // at most once each: a saturated worker never gets to them
+    }
+    p.finish(std::move(r));
+  }
 
   // Idle time: collect the garbage of an isolate that will likely be called again, then
   // make its next context.
@@ -217,39 +274,54 @@ struct isolate_backend::worker {
     return r;
   }
 
-  call_result call(const std::shared_ptr<const code>& fn, const std::string& params, std::int64_t timeout_ms,
-                   std::int64_t log_limit_bytes) {
+  // Starts a call; `finish` gets its result when it ends, now or after it was parked here.
+  void call(const std::shared_ptr<const code>& fn, const std::string& params, std::int64_t timeout_ms,
+            std::int64_t log_limit_bytes, finish_fn finish) {
     c.calls += 1;
+    auto id = ++next_parked;
+    call_options opts;
+    opts.timeout_ms = timeout_ms;
+    opts.log_limit_bytes = log_limit_bytes;
+    opts.net = net;
+    opts.wake = [wake = wake, id] { wake(id); };
+    auto started = clock_type::now();
+    auto left = [&] { return std::max<std::int64_t>(1, timeout_ms - micros_since(started) / 1000); };
+    std::unique_ptr<running_call> run;
+    std::int64_t init_us = -1;
     switch (fn->how) {
       case mode::reuse: {
         call_result prep;
-        auto started = clock_type::now();
         auto* f = cached(fn, timeout_ms, prep);
         if (!f)
-          return prep;
-        auto left = std::max<std::int64_t>(1, timeout_ms - micros_since(started) / 1000);
-        auto r = f->call(params, left, log_limit_bytes);
-        after_call(fn.get());
-        if (!fn->reuse_context && std::find(spare_wanted.begin(), spare_wanted.end(), fn.get()) == spare_wanted.end())
-          spare_wanted.push_back(fn.get()); // at most once each: a saturated worker never gets to them
-        r.init_us = prep.init_us; // (a timeout's message is worded by the proxy from the action's limit)
-        return r;
+          return finish(std::move(prep));
+        init_us = prep.init_us; // (a timeout's message is worded by the proxy from the action's limit)
+        opts.timeout_ms = left();
+        run = f->start(params, std::move(opts));
+        break;
       }
       case mode::fresh:
         c.fresh += 1;
-        return call_in_new_isolate(fn->source, fn->main, fn->memory_mb, params, timeout_ms, log_limit_bytes);
+        run = start_in_new_isolate(fn->source, fn->main, fn->memory_mb, params, std::move(opts));
+        break;
       case mode::unsafe: {
-        auto started = clock_type::now();
         auto prep = load_shared(fn, timeout_ms);
         if (prep.status != call_status::ok)
-          return prep;
-        auto left = std::max<std::int64_t>(1, timeout_ms - micros_since(started) / 1000);
-        auto r = shared->call(fn.get(), params, left, log_limit_bytes);
-        r.init_us = prep.init_us;
-        return r;
+          return finish(std::move(prep));
+        init_us = prep.init_us;
+        opts.timeout_ms = left();
+        run = shared->start(fn.get(), params, std::move(opts));
+        break;
       }
     }
-    return {};
+    parked_call p{std::move(run), fn, [finish = std::move(finish), init_us](call_result r) {
+                    if (init_us >= 0)
+                      r.init_us = init_us;
+                    finish(std::move(r));
+                  }};
+    if (p.call->finished())
+      return ended(std::move(p));
+    c.waiting += 1;
+    parked.emplace(id, std::move(p));
   }
 };
 
@@ -258,12 +330,18 @@ isolate_backend::isolate_backend(isolate_config cfg) : cfg_(cfg) {
     cfg_.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cfg_.cache_isolates = std::max<std::int64_t>(cfg_.cache_isolates, cfg_.workers);
   cfg_.cache_mb = std::max<std::int64_t>(cfg_.cache_mb, 1);
+  auto allowed = parse_net_ranges(cfg_.fetch_allow);
+  if (!allowed)
+    log_error("isolate backend: --isolate-fetch-allow: {}; fetch reaches no address the network policy refuses",
+              allowed.err().message);
+  net_ = std::make_shared<fetch_client>(allowed ? *allowed : std::vector<net_range>{}, cfg_.fetch);
   for (int i = 0; i < cfg_.workers; ++i)
     queues_.push_back(std::make_unique<queue>());
   for (int i = 0; i < cfg_.workers; ++i)
     threads_.emplace_back([this, i] { work(i); });
-  log_info("isolate backend: {} worker thread(s), cache of {} isolates / {} MB, unsafe mode {}", cfg_.workers,
-           cfg_.cache_isolates, cfg_.cache_mb, cfg_.allow_unsafe ? "allowed" : "refused");
+  log_info("isolate backend: {} worker thread(s), cache of {} isolates / {} MB, unsafe mode {}, fetch may also reach "
+           "[{}]",
+           cfg_.workers, cfg_.cache_isolates, cfg_.cache_mb, cfg_.allow_unsafe ? "allowed" : "refused", cfg_.fetch_allow);
 }
 
 isolate_backend::~isolate_backend() {
@@ -291,6 +369,7 @@ isolate_stats isolate_backend::stats() const {
   s.timeouts = counters_.timeouts;
   s.out_of_memory = counters_.ooms;
   s.collections = counters_.collections;
+  s.waiting = counters_.waiting;
   std::lock_guard guard{mx_};
   for (auto& q : queues_)
     s.queued += static_cast<std::int64_t>(q->tasks.size());
@@ -319,7 +398,8 @@ void isolate_backend::post(int home, task t) {
 
 void isolate_backend::work(int index) {
   auto per_worker = [&](std::int64_t total) { return std::max<std::int64_t>(1, (total + cfg_.workers - 1) / cfg_.workers); };
-  worker w(index, counters_, per_worker(cfg_.cache_isolates), per_worker(cfg_.cache_mb) << 20);
+  auto wake = [this, index](std::uint64_t id) { post(index, task{[id](worker& w) { w.resume(id); }, false}); };
+  worker w(index, counters_, per_worker(cfg_.cache_isolates), per_worker(cfg_.cache_mb) << 20, net_, wake);
   auto& own = *queues_[static_cast<std::size_t>(index)];
   // the next task: our own first, else the oldest stealable one of another worker
   auto take = [&](task& t) {
@@ -338,12 +418,17 @@ void isolate_backend::work(int index) {
     return false;
   };
   for (;;) {
+    w.run_due(); // parked calls whose timer, answer or deadline has come
+    auto next_wake = w.next_wake();
     task t;
+    bool got = false;
     {
       std::unique_lock lock{mx_};
-      while (!take(t)) {
+      while (!(got = take(t))) {
         if (stopping_)
-          return; // the worker's isolates are disposed here, on the thread that used them
+          return; // the worker's isolates (and parked calls) are disposed here, on the thread that used them
+        if (clock_type::now() >= next_wake)
+          break;
         if (!w.spare_wanted.empty()) {
           lock.unlock();
           w.idle_work();
@@ -352,15 +437,18 @@ void isolate_backend::work(int index) {
         }
         own.idle = true;
         bool others_busy = std::any_of(queues_.begin(), queues_.end(), [](auto& q) { return !q->idle; });
-        if (others_busy) // they may get calls this worker could take
-          own.wake.wait_for(lock, std::chrono::milliseconds(1));
-        else
+        auto until = others_busy ? std::min(next_wake, clock_type::now() + std::chrono::milliseconds(1)) : next_wake;
+        if (until == clock_type::time_point::max())
           own.wake.wait(lock);
+        else
+          own.wake.wait_until(lock, until); // they may get calls this worker could take
         own.idle = false;
       }
-      own.busy_since = clock_type::now();
+      if (got)
+        own.busy_since = clock_type::now();
     }
-    t.fn(w);
+    if (got)
+      t.fn(w);
   }
 }
 
@@ -486,18 +574,20 @@ void isolate_backend::run(container::container_id id, container::run_request req
     return;
   }
   bool stealable = !(fn->how == mode::reuse && fn->reuse_context);
-  auto call = [this, fn, req = std::move(req), done = std::move(done)](worker& w) {
+  auto call = [this, fn, req = std::move(req), done = std::move(done)](worker& w) mutable {
     auto msg = json::parse(req.message_json, json::max_wrapped_depth);
     const json::value* value = msg ? msg->find("value") : nullptr;
     auto started = clock_type::now();
-    auto r = w.call(fn, value ? json::dump(*value) : "{}", req.timeout_ms, req.log_limit_bytes);
-    if (r.status == call_status::timeout)
-      counters_.timeouts += 1;
-    if (r.status == call_status::oom)
-      counters_.ooms += 1;
-    auto out = to_outcome(std::move(r), false);
-    out.duration_us = micros_since(started);
-    done(std::move(out));
+    w.call(fn, value ? json::dump(*value) : "{}", req.timeout_ms, req.log_limit_bytes,
+           [this, started, done = std::move(done)](call_result r) {
+             if (r.status == call_status::timeout)
+               counters_.timeouts += 1;
+             if (r.status == call_status::oom)
+               counters_.ooms += 1;
+             auto out = to_outcome(std::move(r), false);
+             out.duration_us = micros_since(started);
+             done(std::move(out));
+           });
   };
   post(home, task{std::move(call), stealable});
 }

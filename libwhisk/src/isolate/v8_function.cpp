@@ -12,6 +12,7 @@
 #include <v8.h>
 
 #include "bounded_allocator.hpp"
+#include "host_api.hpp"
 #include "whisk/container/container.hpp"
 #include "whisk/domain.hpp"
 
@@ -121,6 +122,14 @@ std::string module_source(const std::string& code, const std::string& name) {
 }
 
 
+// A context and the queue its Promise jobs go to: one queue per context, so that a call's
+// jobs run in its own turns only, and die with it. The queue outlives the handle.
+struct owned_context {
+  std::unique_ptr<v8::MicrotaskQueue> queue;
+  v8::Global<v8::Context> ctx;
+  bool empty() const { return ctx.IsEmpty(); }
+};
+
 // An isolate with a bounded heap (and bounded ArrayBuffers), console capture bounded by the
 // call's log limit, and a way out near the heap limit. The owner keeps it on one thread at a time.
 struct engine {
@@ -131,6 +140,7 @@ struct engine {
   std::size_t log_limit = SIZE_MAX;         // bytes of console output the running call may write
   std::size_t log_bytes = 0;
   bool broken = false; // hit its heap limit: not used again
+  v8::Global<v8::UnboundScript> prelude; // the host API's JS, compiled once per isolate
 
   explicit engine(std::int64_t heap_limit_mb)
       : allocator(std::make_unique<bounded_allocator>(static_cast<std::size_t>(heap_limit_mb) << 20, oom)) {
@@ -142,7 +152,10 @@ struct engine {
     allocator->iso = iso;
     iso->AddNearHeapLimitCallback(&engine::near_heap_limit, this);
   }
-  ~engine() { iso->Dispose(); }
+  ~engine() {
+    prelude.Reset();
+    iso->Dispose();
+  }
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
@@ -152,9 +165,11 @@ struct engine {
     return hs.total_heap_size() + hs.external_memory();
   }
 
-  // A new context with `console` wired to this engine; needs a HandleScope.
-  v8::Local<v8::Context> new_context() {
-    auto ctx = v8::Context::New(iso);
+  // A new context with `console` wired to this engine and the host API; needs a HandleScope.
+  v8::Local<v8::Context> new_context(owned_context& into) {
+    into.queue = v8::MicrotaskQueue::New(iso, v8::MicrotasksPolicy::kExplicit);
+    auto ctx = v8::Context::New(iso, nullptr, {}, {}, {}, into.queue.get());
+    into.ctx.Reset(iso, ctx);
     v8::Context::Scope scope(ctx);
     auto self = v8::External::New(iso, this);
     auto console = v8::Object::New(iso);
@@ -163,6 +178,7 @@ struct engine {
     for (auto [name, fn] : {std::pair{"log", +out}, {"info", +out}, {"debug", +out}, {"warn", +err}, {"error", +err}})
       console->Set(ctx, str(iso, name), v8::Function::New(ctx, fn, self).ToLocalChecked()).Check();
     ctx->Global()->Set(ctx, str(iso, "console"), console).Check();
+    install_host_api(ctx, prelude);
     return ctx;
   }
 
@@ -208,18 +224,24 @@ struct engine {
   }
 };
 
+void run_microtasks(v8::Isolate* iso, v8::Local<v8::Context> ctx) {
+  if (auto* q = ctx->GetMicrotaskQueue())
+    q->PerformCheckpoint(iso);
+  else
+    iso->PerformMicrotaskCheckpoint();
+}
+
 std::int64_t micros_since(clock_type::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t).count();
 }
 
-// Runs user code (`body`) in `ctx` under the time limit, with console lines going to the
-// result's logs, a returned Promise settled, and termination classified. `body` returns the
-// value (empty when it threw) or sets out.status/out.output itself. With `stringify`, an ok
-// value becomes out.output as JSON; `value`, when given, receives it. Needs the isolate,
-// a HandleScope and `ctx` entered.
+// Runs code that settles at once (the top level at init) in `ctx` under the time limit,
+// with console lines going to the result's logs and termination classified. `body`
+// returns the value (empty when it threw). `value`, when given, receives it. Needs the
+// isolate, a HandleScope and `ctx` entered.
 template <class Body>
-call_result guarded(engine& e, v8::Local<v8::Context> ctx, std::int64_t timeout_ms, const char* error_prefix,
-                    bool stringify, Body&& body, v8::Local<v8::Value>* value = nullptr) {
+call_result guarded(engine& e, v8::Local<v8::Context> ctx, std::int64_t timeout_ms, const char* error_prefix, Body&& body,
+                    v8::Local<v8::Value>* value = nullptr) {
   call_result out;
   auto* iso = e.iso;
   if (e.broken) {
@@ -232,18 +254,8 @@ call_result guarded(engine& e, v8::Local<v8::Context> ctx, std::int64_t timeout_
   auto token = watchdog::instance().arm(iso, clock_type::now() + std::chrono::milliseconds(timeout_ms));
   v8::Local<v8::Value> result;
   bool returned = body(out).ToLocal(&result);
-  if (returned && result->IsPromise()) {
-    iso->PerformMicrotaskCheckpoint();
-    auto promise = result.As<v8::Promise>();
-    if (promise->State() == v8::Promise::kRejected) {
-      out.status = call_status::threw;
-      out.output = error_prefix + text(iso, promise->Result());
-    } else if (promise->State() == v8::Promise::kPending) {
-      out.status = call_status::threw;
-      out.output = "The action's Promise did not settle (there are no timers in an isolate).";
-    }
-    result = promise->Result();
-  }
+  if (returned)
+    run_microtasks(iso, ctx);
   bool fired = watchdog::instance().disarm(token);
   e.logs = nullptr;
   if (e.oom || trap.HasTerminated() || fired) {
@@ -258,8 +270,6 @@ call_result guarded(engine& e, v8::Local<v8::Context> ctx, std::int64_t timeout_
     }
     return out;
   }
-  if (out.status != call_status::ok)
-    return out;
   if (!returned) {
     out.status = call_status::threw;
     out.output = error_prefix + text(iso, trap.Exception());
@@ -267,32 +277,19 @@ call_result guarded(engine& e, v8::Local<v8::Context> ctx, std::int64_t timeout_
   }
   if (value)
     *value = result;
-  if (!stringify)
-    return out;
-  if (result->IsUndefined() || result->IsNull()) {
-    out.output = "{}";
-    return out;
-  }
-  v8::Local<v8::String> json;
-  if (!v8::JSON::Stringify(ctx, result).ToLocal(&json)) {
-    out.status = call_status::threw;
-    out.output = "The action result could not be serialized: " + text(iso, trap.Exception());
-    return out;
-  }
-  out.output = text(iso, json);
   return out;
 }
 
 constexpr const char* init_prefix = "Initialization has failed due to: ";
 constexpr const char* run_prefix = "An error has occurred: ";
 
-// Runs the module-wrapped script in `ctx` and hands back its main function.
+// Runs the module-wrapped script in `ctx` and hands back its main function (at init).
 call_result instantiate(engine& e, v8::Local<v8::Context> ctx, v8::Local<v8::UnboundScript> script,
                         const std::string& main_name, std::int64_t timeout_ms, const char* prefix,
                         v8::Local<v8::Function>& fn) {
   v8::Local<v8::Value> made;
   auto r = guarded(
-      e, ctx, timeout_ms, prefix, false, [&](call_result&) { return script->BindToCurrentContext()->Run(ctx); }, &made);
+      e, ctx, timeout_ms, prefix, [&](call_result&) { return script->BindToCurrentContext()->Run(ctx); }, &made);
   if (r.status == call_status::ok && !made->IsFunction()) {
     r.status = call_status::threw;
     r.output = std::string(prefix) + "the action does not define a function '" + main_name + "'";
@@ -320,17 +317,6 @@ call_result compile_script(engine& e, const std::string& code, const std::string
   return r;
 }
 
-// Calls `fn` with the JSON parameters.
-call_result call_main(engine& e, v8::Local<v8::Context> ctx, v8::Local<v8::Function> fn, const std::string& params_json,
-                      std::int64_t timeout_ms) {
-  return guarded(e, ctx, timeout_ms, run_prefix, true, [&](call_result&) -> v8::MaybeLocal<v8::Value> {
-    v8::Local<v8::Value> arg;
-    if (!v8::JSON::Parse(ctx, str(e.iso, params_json)).ToLocal(&arg))
-      return {};
-    return fn->Call(ctx, ctx->Global(), 1, &arg);
-  });
-}
-
 // Compiles and instantiates in a new context of `e`: the first half of every mode.
 call_result load_into(engine& e, v8::Local<v8::Context> ctx, const std::string& code, const std::string& main_name,
                       std::int64_t timeout_ms, v8::Local<v8::UnboundScript>& script, v8::Local<v8::Function>& fn) {
@@ -338,19 +324,6 @@ call_result load_into(engine& e, v8::Local<v8::Context> ctx, const std::string& 
   if (r.status != call_status::ok)
     return r;
   return instantiate(e, ctx, script, main_name, timeout_ms, init_prefix, fn);
-}
-
-// Calls `fn` after `made` (the loading step that began at `started`) within what is left of
-// the time limit; the result carries the loading step's log lines first.
-call_result call_after_load(engine& e, v8::Local<v8::Context> ctx, v8::Local<v8::Function> fn, const std::string& params_json,
-                            std::int64_t timeout_ms, clock_type::time_point started, call_result made) {
-  auto left = timeout_ms - micros_since(started) / 1000;
-  auto r = call_main(e, ctx, fn, params_json, std::max<std::int64_t>(left, 1));
-  if (r.status == call_status::timeout)
-    r.output = timeout_message(timeout_ms);
-  made.logs.insert(made.logs.end(), std::make_move_iterator(r.logs.begin()), std::make_move_iterator(r.logs.end()));
-  r.logs = std::move(made.logs);
-  return r;
 }
 
 // Disposes isolates off the calling thread (~0.6 ms each here), so that a fresh-mode call
@@ -399,46 +372,242 @@ private:
   bool disposing_ = false;
 };
 
-// A throw-away isolate: loads the code and, when `params_json` is given, calls it once.
-call_result in_new_isolate(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
-                           const std::string* params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes = -1) {
-  auto started = clock_type::now();
-  auto owned = std::make_unique<engine>(heap_limit_mb);
-  owned->start_call(log_limit_bytes);
-  struct dispose_later {
-    std::unique_ptr<engine>& e;
-    ~dispose_later() { reaper::instance().take(std::move(e)); }
-  } later{owned}; // runs after the scopes below have been left
-  auto& e = *owned;
-  v8::Isolate::Scope isolate_scope(e.iso);
-  v8::HandleScope handles(e.iso);
-  auto ctx = e.new_context();
-  v8::Context::Scope context_scope(ctx);
-  v8::Local<v8::UnboundScript> script;
-  v8::Local<v8::Function> fn;
-  auto made = load_into(e, ctx, code, main_name, timeout_ms, script, fn);
-  made.init_us = micros_since(started);
-  if (made.status != call_status::ok || !params_json)
-    return made;
-  auto init_us = made.init_us;
-  auto r = call_after_load(e, ctx, fn, *params_json, timeout_ms, started, std::move(made));
-  r.init_us = init_us;
-  return r;
+} // namespace
+
+// ---- a call and its turns ------------------------------------------------------------------
+
+struct running_call::state {
+  std::shared_ptr<void> keep;  // the owner of the engine (a function's or a shared context's state)
+  std::unique_ptr<engine> own; // fresh mode: the call's own isolate
+  engine* e = nullptr;
+  owned_context own_ctx;                  // a context of this call alone, else empty
+  v8::Global<v8::Context> ctx;            // the context it runs in
+  v8::Global<v8::UnboundScript> script;   // run first in ctx (a context per call), else empty
+  std::string main_name;
+  v8::Global<v8::Function> main;          // called when there is no script to run first
+  std::string params;
+  v8::Global<v8::Promise> promise;
+  std::unique_ptr<call_loop> loop;
+  call_result out;
+  std::size_t log_limit = SIZE_MAX, log_bytes = 0;
+  clock_type::time_point deadline;
+  std::int64_t timeout_ms = 0;
+  bool finished = false;
+  bool started = false;
+
+  ~state() {
+    loop.reset(); // cancels its fetches; its handles go before the isolate
+    promise.Reset();
+    main.Reset();
+    script.Reset();
+    ctx.Reset();
+    own_ctx.ctx.Reset();
+    own_ctx.queue.reset();
+    if (own)
+      reaper::instance().take(std::move(own));
+  }
+
+  void finish(call_status status, std::string output) {
+    out.status = status;
+    out.output = std::move(output);
+    finished = true;
+    if (loop)
+      loop->cancel();
+  }
+
+  // The first turn: (the top level in its own context, then) main with the parameters.
+  bool first_step(v8::Local<v8::Context> c, v8::Local<v8::Value>& result, const char*& prefix) {
+    auto* iso = e->iso;
+    v8::Local<v8::Function> fn;
+    if (!script.IsEmpty()) {
+      v8::Local<v8::Value> made;
+      if (!script.Get(iso)->BindToCurrentContext()->Run(c).ToLocal(&made))
+        return false;
+      if (!made->IsFunction()) {
+        prefix = nullptr;
+        result = str(iso, std::string(run_prefix) + "the action does not define a function '" + main_name + "'");
+        return false;
+      }
+      fn = made.As<v8::Function>();
+    } else {
+      fn = main.Get(iso);
+    }
+    v8::Local<v8::Value> arg;
+    if (!v8::JSON::Parse(c, str(iso, params)).ToLocal(&arg))
+      return false;
+    return fn->Call(c, c->Global(), 1, &arg).ToLocal(&result);
+  }
+
+  // One turn on this thread: the first step or the loop's due work, then the Promise's state
+  // decides whether the call is over (and its result is made inside the turn, under the deadline).
+  void turn() {
+    if (finished)
+      return;
+    if (e->broken)
+      return finish(call_status::oom, oom_message);
+    if (clock_type::now() >= deadline)
+      return finish(call_status::timeout, timeout_message(timeout_ms));
+    auto* iso = e->iso;
+    v8::Isolate::Scope isolate_scope(iso);
+    v8::HandleScope handles(iso);
+    auto c = ctx.Get(iso);
+    v8::Context::Scope context_scope(c);
+    v8::TryCatch trap(iso);
+    e->logs = &out.logs;
+    e->log_limit = log_limit;
+    e->log_bytes = log_bytes;
+    call_loop::running running(*loop);
+    auto token = watchdog::instance().arm(iso, deadline);
+    bool threw = false;
+    const char* prefix = run_prefix;
+    v8::Local<v8::Value> value, message;
+    bool settled = false;
+    if (!started) {
+      started = true;
+      v8::Local<v8::Value> result;
+      if (!first_step(c, result, prefix)) {
+        threw = true;
+        message = result;
+      } else if (result->IsPromise()) {
+        promise.Reset(iso, result.As<v8::Promise>());
+      } else {
+        value = result;
+        settled = true;
+      }
+    } else {
+      loop->run_due(c);
+    }
+    if (!threw)
+      run_microtasks(iso, c);
+    std::string output;
+    call_status status = call_status::ok;
+    bool done = true;
+    if (!threw && !settled && !trap.HasTerminated()) {
+      auto p = promise.Get(iso);
+      if (p->State() == v8::Promise::kRejected) {
+        status = call_status::threw;
+        output = run_prefix + text(iso, p->Result());
+      } else if (p->State() == v8::Promise::kFulfilled) {
+        value = p->Result();
+      } else if (loop->waiting() || loop->next_due() != clock_type::time_point::max()) {
+        done = false; // waits for its timers and fetches
+      } else {
+        status = call_status::threw;
+        output = "The action's Promise did not settle: nothing it waits for is pending (no timer, no fetch).";
+      }
+    }
+    if (threw && !trap.HasTerminated()) {
+      status = call_status::threw;
+      output = prefix ? prefix + text(iso, trap.Exception()) : text(iso, message);
+    } else if (done && status == call_status::ok && !trap.HasTerminated()) {
+      output = stringify(c, value, status, trap);
+    }
+    bool fired = watchdog::instance().disarm(token);
+    log_bytes = e->log_bytes;
+    e->logs = nullptr;
+    if (e->oom || trap.HasTerminated() || fired || iso->IsExecutionTerminating()) {
+      iso->CancelTerminateExecution();
+      if (e->oom) {
+        e->broken = true;
+        return finish(call_status::oom, oom_message);
+      }
+      return finish(call_status::timeout, timeout_message(timeout_ms));
+    }
+    if (done)
+      finish(status, std::move(output));
+  }
+
+  std::string stringify(v8::Local<v8::Context> c, v8::Local<v8::Value> value, call_status& status, v8::TryCatch& trap) {
+    auto* iso = e->iso;
+    if (value.IsEmpty() || value->IsUndefined() || value->IsNull())
+      return "{}";
+    v8::Local<v8::String> json;
+    if (!v8::JSON::Stringify(c, value).ToLocal(&json)) {
+      status = call_status::threw;
+      return "The action result could not be serialized: " + text(iso, trap.Exception());
+    }
+    return text(iso, json);
+  }
+};
+
+running_call::running_call(std::unique_ptr<state> s) : s_(std::move(s)) {}
+running_call::~running_call() = default;
+bool running_call::finished() const { return s_->finished; }
+
+call_result running_call::take() { return std::move(s_->out); }
+
+clock_type::time_point running_call::wake_at() const {
+  if (s_->finished || !s_->started)
+    return clock_type::time_point::min();
+  return std::min(s_->loop->next_due(), s_->deadline);
+}
+
+void running_call::resume() {
+  if (s_->finished)
+    return;
+  if (!s_->started || clock_type::now() >= wake_at())
+    s_->turn();
+}
+
+void running_call::wait() {
+  auto until = wake_at();
+  if (until > clock_type::now())
+    s_->loop->wait(until);
+}
+
+call_result run_to_end(std::unique_ptr<running_call> c) {
+  while (!c->finished()) {
+    c->wait();
+    c->resume();
+  }
+  return c->take();
+}
+
+namespace {
+
+// A call that ends before it starts (a failed compile, a missing function).
+std::unique_ptr<running_call> ended(call_result r) {
+  auto s = std::make_unique<running_call::state>();
+  s->out = std::move(r);
+  s->finished = true;
+  return std::make_unique<running_call>(std::move(s));
+}
+
+// A call of `e` in `ctx` (script first when given, else `main`), started now: its first turn runs.
+std::unique_ptr<running_call> begin(engine& e, v8::Local<v8::Context> ctx, const std::string& params, call_options& opts,
+                                    clock_type::time_point started, std::unique_ptr<running_call::state> s) {
+  s->e = &e;
+  s->ctx.Reset(e.iso, ctx);
+  s->params = params;
+  s->timeout_ms = opts.timeout_ms;
+  s->deadline = started + std::chrono::milliseconds(std::max<std::int64_t>(opts.timeout_ms, 1));
+  s->log_limit = opts.log_limit_bytes < 0 ? SIZE_MAX : static_cast<std::size_t>(opts.log_limit_bytes);
+  s->loop = std::make_unique<call_loop>(e.iso, std::move(opts.net), s->deadline, std::move(opts.wake));
+  auto c = std::make_unique<running_call>(std::move(s));
+  c->resume();
+  return c;
 }
 
 } // namespace
+
 
 // ---- v8_function (reuse mode) ----------------------------------------------------------
 
 struct v8_function::state {
   explicit state(std::int64_t heap_limit_mb) : e(heap_limit_mb) {}
+  ~state() {
+    script.Reset();
+    context.ctx.Reset();
+    main.Reset();
+    spare.ctx.Reset();
+  }
   engine e; // first: the handles below are released before the isolate goes
   std::string main_name;
   bool per_call = false;
   v8::Global<v8::UnboundScript> script;
-  v8::Global<v8::Context> context; // the kept context (not per call)
+  owned_context context;           // the kept context (not per call)
   v8::Global<v8::Function> main;
-  v8::Global<v8::Context> spare;   // per call: a new context made ahead, while the worker was idle
+  owned_context spare;             // per call: a new context made ahead, while the worker was idle
 };
 
 void v8_function::collect_garbage() {
@@ -448,15 +617,15 @@ void v8_function::collect_garbage() {
 
 bool v8_function::prepare() {
   auto& st = *state_;
-  if (!st.per_call || !st.spare.IsEmpty() || st.e.broken)
+  if (!st.per_call || !st.spare.empty() || st.e.broken)
     return false;
   v8::Isolate::Scope isolate_scope(st.e.iso);
   v8::HandleScope handles(st.e.iso);
-  st.spare.Reset(st.e.iso, st.e.new_context());
+  st.e.new_context(st.spare);
   return true;
 }
 
-v8_function::v8_function(std::unique_ptr<state> s) : state_(std::move(s)) {}
+v8_function::v8_function(std::shared_ptr<state> s) : state_(std::move(s)) {}
 
 v8_function::~v8_function() = default;
 
@@ -467,13 +636,14 @@ std::size_t v8_function::heap_bytes() const { return state_->e.heap_bytes(); }
 expected<std::unique_ptr<v8_function>> v8_function::compile(const std::string& code, const std::string& main_name,
                                                             std::int64_t heap_limit_mb, bool context_per_call,
                                                             std::int64_t init_timeout_ms, call_status* why) {
-  auto st = std::make_unique<state>(heap_limit_mb);
+  auto st = std::make_shared<state>(heap_limit_mb);
   st->main_name = main_name;
   st->per_call = context_per_call;
   auto* iso = st->e.iso;
   v8::Isolate::Scope isolate_scope(iso);
   v8::HandleScope handles(iso);
-  auto ctx = st->e.new_context();
+  owned_context made;
+  auto ctx = st->e.new_context(made);
   v8::Context::Scope context_scope(ctx);
   v8::Local<v8::UnboundScript> script;
   v8::Local<v8::Function> fn;
@@ -484,66 +654,122 @@ expected<std::unique_ptr<v8_function>> v8_function::compile(const std::string& c
     return make_error(errc::bad_request, r.output);
   st->script.Reset(iso, script);
   if (!context_per_call) {
-    st->context.Reset(iso, ctx);
+    st->context = std::move(made);
     st->main.Reset(iso, fn);
+  } else {
+    made.ctx.Reset();
   }
   return std::unique_ptr<v8_function>(new v8_function(std::move(st)));
 }
 
-call_result v8_function::call(const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes) {
+call_result v8_function::call(const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes,
+                              std::shared_ptr<fetch_client> net) {
+  call_options opts;
+  opts.timeout_ms = timeout_ms;
+  opts.log_limit_bytes = log_limit_bytes;
+  opts.net = std::move(net);
+  return run_to_end(start(params_json, std::move(opts)));
+}
+
+std::unique_ptr<running_call> v8_function::start(const std::string& params_json, call_options opts) {
+  auto started = clock_type::now();
   auto& st = *state_;
-  st.e.start_call(log_limit_bytes);
   auto* iso = st.e.iso;
   v8::Isolate::Scope isolate_scope(iso);
   v8::HandleScope handles(iso);
+  auto s = std::make_unique<running_call::state>();
+  s->keep = state_;
+  s->main_name = st.main_name;
   if (!st.per_call) {
-    auto ctx = st.context.Get(iso);
-    v8::Context::Scope context_scope(ctx);
-    return call_main(st.e, ctx, st.main.Get(iso), params_json, timeout_ms);
+    s->main.Reset(iso, st.main.Get(iso));
+    return begin(st.e, st.context.ctx.Get(iso), params_json, opts, started, std::move(s));
   }
   // a context of its own: the top-level code runs again, inside the call's time limit
-  auto started = clock_type::now();
-  v8::Local<v8::Context> ctx;
-  if (!st.spare.IsEmpty()) {
-    ctx = st.spare.Get(iso);
-    st.spare.Reset();
-  } else {
-    ctx = st.e.new_context();
-  }
-  v8::Context::Scope context_scope(ctx);
-  v8::Local<v8::Function> fn;
-  auto made = instantiate(st.e, ctx, st.script.Get(iso), st.main_name, timeout_ms, run_prefix, fn);
-  if (made.status != call_status::ok)
-    return made;
-  return call_after_load(st.e, ctx, fn, params_json, timeout_ms, started, std::move(made));
+  if (!st.spare.empty())
+    s->own_ctx = std::move(st.spare);
+  else
+    st.e.new_context(s->own_ctx);
+  s->script.Reset(iso, st.script.Get(iso));
+  auto ctx = s->own_ctx.ctx.Get(iso);
+  return begin(st.e, ctx, params_json, opts, started, std::move(s));
 }
 
 // ---- fresh mode -------------------------------------------------------------------------
 
 call_result check_compiles(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
                            std::int64_t timeout_ms) {
-  return in_new_isolate(code, main_name, heap_limit_mb, nullptr, timeout_ms);
+  auto started = clock_type::now();
+  auto e = std::make_unique<engine>(heap_limit_mb);
+  call_result r;
+  {
+    v8::Isolate::Scope isolate_scope(e->iso);
+    v8::HandleScope handles(e->iso);
+    owned_context made;
+    auto ctx = e->new_context(made);
+    v8::Context::Scope context_scope(ctx);
+    v8::Local<v8::UnboundScript> script;
+    v8::Local<v8::Function> fn;
+    r = load_into(*e, ctx, code, main_name, timeout_ms, script, fn);
+    made.ctx.Reset();
+  }
+  r.init_us = micros_since(started);
+  reaper::instance().take(std::move(e));
+  return r;
+}
+
+std::unique_ptr<running_call> start_in_new_isolate(const std::string& code, const std::string& main_name,
+                                                   std::int64_t heap_limit_mb, const std::string& params_json,
+                                                   call_options opts) {
+  auto started = clock_type::now();
+  auto s = std::make_unique<running_call::state>();
+  s->own = std::make_unique<engine>(heap_limit_mb);
+  auto& e = *s->own;
+  call_result made;
+  {
+    v8::Isolate::Scope isolate_scope(e.iso);
+    v8::HandleScope handles(e.iso);
+    auto ctx = e.new_context(s->own_ctx);
+    v8::Context::Scope context_scope(ctx);
+    v8::Local<v8::UnboundScript> script;
+    made = compile_script(e, code, main_name, script);
+    made.init_us = micros_since(started);
+    if (made.status == call_status::ok) {
+      s->script.Reset(e.iso, script);
+      s->main_name = main_name;
+      s->out.init_us = made.init_us;
+      return begin(e, ctx, params_json, opts, started, std::move(s));
+    }
+  }
+  s.reset(); // (its isolate goes to the reaper once no scope of it is open)
+  return ended(std::move(made));
 }
 
 call_result call_in_new_isolate(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
                                 const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes) {
-  return in_new_isolate(code, main_name, heap_limit_mb, &params_json, timeout_ms, log_limit_bytes);
+  call_options opts;
+  opts.timeout_ms = timeout_ms;
+  opts.log_limit_bytes = log_limit_bytes;
+  return run_to_end(start_in_new_isolate(code, main_name, heap_limit_mb, params_json, std::move(opts)));
 }
 
 // ---- shared_context (unsafe mode) -------------------------------------------------------
 
 struct shared_context::state {
   explicit state(std::int64_t heap_limit_mb) : e(heap_limit_mb) {}
+  ~state() {
+    functions.clear();
+    context.ctx.Reset();
+  }
   engine e;
-  v8::Global<v8::Context> context;
+  owned_context context;
   std::map<const void*, v8::Global<v8::Function>> functions;
 };
 
-shared_context::shared_context(std::int64_t heap_limit_mb) : state_(std::make_unique<state>(heap_limit_mb)) {
+shared_context::shared_context(std::int64_t heap_limit_mb) : state_(std::make_shared<state>(heap_limit_mb)) {
   auto* iso = state_->e.iso;
   v8::Isolate::Scope isolate_scope(iso);
   v8::HandleScope handles(iso);
-  state_->context.Reset(iso, state_->e.new_context());
+  state_->e.new_context(state_->context);
 }
 
 shared_context::~shared_context() = default;
@@ -563,7 +789,7 @@ call_result shared_context::load(const void* key, const std::string& code, const
   auto* iso = st.e.iso;
   v8::Isolate::Scope isolate_scope(iso);
   v8::HandleScope handles(iso);
-  auto ctx = st.context.Get(iso);
+  auto ctx = st.context.ctx.Get(iso);
   v8::Context::Scope context_scope(ctx);
   v8::Local<v8::UnboundScript> script;
   v8::Local<v8::Function> fn;
@@ -576,21 +802,29 @@ call_result shared_context::load(const void* key, const std::string& code, const
 
 call_result shared_context::call(const void* key, const std::string& params_json, std::int64_t timeout_ms,
                                  std::int64_t log_limit_bytes) {
+  call_options opts;
+  opts.timeout_ms = timeout_ms;
+  opts.log_limit_bytes = log_limit_bytes;
+  return run_to_end(start(key, params_json, std::move(opts)));
+}
+
+std::unique_ptr<running_call> shared_context::start(const void* key, const std::string& params_json, call_options opts) {
+  auto started = clock_type::now();
   auto& st = *state_;
-  st.e.start_call(log_limit_bytes);
   auto i = st.functions.find(key);
   if (i == st.functions.end()) {
     call_result r;
     r.status = call_status::threw;
     r.output = "The function is not loaded.";
-    return r;
+    return ended(std::move(r));
   }
   auto* iso = st.e.iso;
   v8::Isolate::Scope isolate_scope(iso);
   v8::HandleScope handles(iso);
-  auto ctx = st.context.Get(iso);
-  v8::Context::Scope context_scope(ctx);
-  return call_main(st.e, ctx, i->second.Get(iso), params_json, timeout_ms);
+  auto s = std::make_unique<running_call::state>();
+  s->keep = state_;
+  s->main.Reset(iso, i->second.Get(iso));
+  return begin(st.e, st.context.ctx.Get(iso), params_json, opts, started, std::move(s));
 }
 
 } // namespace whisk::isolate

@@ -10,6 +10,9 @@
 // Each slot has a home worker (the one with fewest slots when it was made): its calls queue
 // there and find the isolate compiled, and a slot's kept context stays on one thread. An idle
 // worker takes queued calls of other workers unless they need a kept context.
+// A call whose Promise waits for timers or fetches is parked on the worker that started it
+// (its isolate and context kept, never evicted under it) and resumed there when a timer is
+// due or an answer arrives; the worker runs other calls meanwhile. Its deadline ends it.
 // Nothing to freeze: suspend and resume succeed at once.
 #include <atomic>
 #include <condition_variable>
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "whisk/container/container.hpp"
+#include "whisk/isolate/fetch_client.hpp"
 
 namespace whisk::isolate {
 
@@ -35,6 +39,7 @@ struct isolate_config {
   // Address ranges that fetch may reach although the network policy refuses them by
   // default (loopback, private, link-local): comma-separated CIDRs, e.g. "127.0.0.1/32".
   std::string fetch_allow;
+  fetch_limits fetch;                    // sizes, redirects and requests in flight per call
 };
 
 // Counters for metrics; a snapshot of atomics, consistent enough for monitoring.
@@ -46,6 +51,7 @@ struct isolate_stats {
   std::int64_t timeouts = 0, out_of_memory = 0;
   std::int64_t collections = 0; // full garbage collections asked for (contexts of past calls)
   std::int64_t queued = 0;
+  std::int64_t waiting = 0; // calls parked on their timers and fetches
 };
 
 class isolate_backend final : public container::backend {
@@ -99,9 +105,11 @@ private:
   // counters, updated by the workers
   struct counters {
     std::atomic<std::int64_t> cached{0}, heap{0}, hits{0}, misses{0}, evictions{0}, calls{0}, fresh{0}, unsafe{0},
-        timeouts{0}, ooms{0}, collections{0};
+        timeouts{0}, ooms{0}, collections{0}, waiting{0};
   };
   counters counters_;
+  // last: destroyed first, so that its I/O thread (which wakes workers) ends before the queues go
+  std::shared_ptr<fetch_client> net_;
 };
 
 } // namespace whisk::isolate

@@ -2,14 +2,18 @@
 // Containerless functions: JavaScript compiled in V8 isolates and called with JSON in and
 // out, with console capture (bounded by a log limit), a time limit and a heap limit (that
 // ArrayBuffers count against too) that end the call, not the
-// process. Three shapes, one per isolate mode:
+// process. A function may wait: its Promise settles through timers and fetches (host_api.cpp
+// has the whole host surface), each call with an event loop of its own that a caller turns
+// (running_call) or lets call() turn. Three shapes, one per isolate mode:
 //   v8_function     an isolate of its own, compiled once (reuse mode), called in one kept
 //                   context or in a fresh context per call
 //   call_in_new_isolate   an isolate made for one call and disposed after it (fresh mode)
 //   shared_context  one isolate and one context shared by many functions (unsafe mode)
 // Every object here must be used by one thread at a time; V8 headers stay out of this header.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +30,39 @@ struct call_result {
   std::vector<std::string> logs;    // console.log / console.error lines in the activation log format
   std::int64_t init_us = -1;        // time spent creating and compiling for this call (-1: none)
 };
+
+class fetch_client;
+
+struct call_options {
+  std::int64_t timeout_ms = 60000;
+  std::int64_t log_limit_bytes = -1;   // console output past it is cut (negative: no limit)
+  std::shared_ptr<fetch_client> net;   // what fetch goes through (none: fetch rejects)
+  std::function<void()> wake;          // called from another thread when a fetch has answered
+};
+
+// A call in progress. Finished at once, or waiting for its timers and fetches: then its
+// owner resumes it, on the thread that started it, when wake_at() has come or wake() was
+// called; other calls may run on that thread meanwhile. It ends at its deadline with the
+// timeout error, its timers dropped and its fetches cancelled. Destroying it ends it too.
+class running_call {
+public:
+  ~running_call();
+  bool finished() const;
+  call_result take(); // the result, once finished
+  // When it wants to run next: time_point::min() for now, else its next timer or its deadline.
+  std::chrono::steady_clock::time_point wake_at() const;
+  void resume(); // runs what is due (answers, timers, Promise jobs); may finish it
+  void wait();   // blocks this thread until wake_at() or an answer, for owners with nothing else to run
+
+  struct state;
+  explicit running_call(std::unique_ptr<state> s);
+
+private:
+  std::unique_ptr<state> s_;
+};
+
+// Turns a call's loop on this thread until it finishes.
+call_result run_to_end(std::unique_ptr<running_call> c);
 
 class v8_function {
 public:
@@ -44,7 +81,13 @@ public:
   // microtasks. A call past `timeout_ms` is terminated; so is one that exhausts the heap,
   // after which this function is unusable (compile a new one).
   // Console output past `log_limit_bytes` (negative: none) is cut with a line that says so.
-  call_result call(const std::string& params_json, std::int64_t timeout_ms = 60000, std::int64_t log_limit_bytes = -1);
+  // Waits for timers and fetches (through `net`) on this thread.
+  call_result call(const std::string& params_json, std::int64_t timeout_ms = 60000, std::int64_t log_limit_bytes = -1,
+                   std::shared_ptr<fetch_client> net = nullptr);
+  // Starts a call that its owner turns (see running_call). The isolate stays alive while
+  // the call does, even if this object goes; calls of one function may interleave on its thread,
+  // each in its own context (a kept context is shared, as its state is).
+  std::unique_ptr<running_call> start(const std::string& params_json, call_options opts);
   bool usable() const;
   // With a context per call: makes the next call's context now (idle time); false when there
   // is nothing to do.
@@ -57,14 +100,18 @@ public:
   struct state;
 
 private:
-  explicit v8_function(std::unique_ptr<state> s);
-  std::unique_ptr<state> state_;
+  explicit v8_function(std::shared_ptr<state> s);
+  std::shared_ptr<state> state_;
 };
 
 // Creates an isolate, compiles, calls once and disposes the isolate. result.init_us says
 // how long creating and compiling took.
 call_result call_in_new_isolate(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
                                 const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes = -1);
+// The same as a call its owner turns; the isolate is disposed when the call ends.
+std::unique_ptr<running_call> start_in_new_isolate(const std::string& code, const std::string& main_name,
+                                                   std::int64_t heap_limit_mb, const std::string& params_json,
+                                                   call_options opts);
 
 // Checks that `code` compiles and defines `main_name`, in a throw-away isolate: status ok,
 // or the failure and its message.
@@ -85,6 +132,7 @@ public:
   bool loaded(const void* key) const;
   void forget(const void* key);
   call_result call(const void* key, const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes = -1);
+  std::unique_ptr<running_call> start(const void* key, const std::string& params_json, call_options opts);
   // False after a call exhausted the heap: make a new one.
   bool usable() const;
   std::size_t heap_bytes() const;
@@ -93,7 +141,7 @@ public:
   struct state;
 
 private:
-  std::unique_ptr<state> state_;
+  std::shared_ptr<state> state_;
 };
 
 } // namespace whisk::isolate

@@ -1,0 +1,858 @@
+// The host API of js:isolate functions (see host_api.hpp for the whole surface). The native
+// trampolines come first, then the per-call event loop, then the JS that builds the Web API
+// on them. The trampolines are reached only through the `native` object handed to that JS,
+// which keeps it in a closure: user code sees the Web API, never the trampolines.
+#include "host_api.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <climits>
+#include <string>
+#include <sys/random.h>
+
+namespace whisk::isolate {
+
+namespace {
+
+// The context's own Uint8Array constructor, kept where user code cannot replace it.
+constexpr int uint8_array_slot = 5;
+
+v8::Local<v8::String> v8_text(v8::Isolate* iso, std::string_view s) {
+  return v8::String::NewFromUtf8(iso, s.data(), v8::NewStringType::kNormal, static_cast<int>(s.size())).ToLocalChecked();
+}
+
+std::string utf8(v8::Isolate* iso, v8::Local<v8::Value> v) {
+  v8::String::Utf8Value u(iso, v);
+  return *u ? std::string(*u, static_cast<std::size_t>(u.length())) : std::string();
+}
+
+void throw_type_error(v8::Isolate* iso, std::string_view message) {
+  iso->ThrowException(v8::Exception::TypeError(v8_text(iso, message)));
+}
+
+void throw_range_error(v8::Isolate* iso, std::string_view message) {
+  iso->ThrowException(v8::Exception::RangeError(v8_text(iso, message)));
+}
+
+// A new Uint8Array of `n` bytes made by the context's constructor: past the isolate's memory
+// it throws like any allocation in JS (V8's C++ ArrayBuffer::New would end the process).
+v8::MaybeLocal<v8::Uint8Array> new_bytes(v8::Local<v8::Context> ctx, std::size_t n) {
+  auto* iso = ctx->GetIsolate();
+  auto ctor = ctx->GetEmbedderData(uint8_array_slot);
+  if (!ctor->IsFunction() || n > static_cast<std::size_t>(INT32_MAX)) {
+    throw_range_error(iso, "the data is too large");
+    return {};
+  }
+  v8::Local<v8::Value> len = v8::Number::New(iso, static_cast<double>(n));
+  v8::Local<v8::Object> made;
+  if (!ctor.As<v8::Function>()->NewInstance(ctx, 1, &len).ToLocal(&made))
+    return {};
+  if (!made->IsUint8Array() || made.As<v8::Uint8Array>()->ByteLength() != n) {
+    throw_type_error(iso, "Uint8Array did not make an array");
+    return {};
+  }
+  return made.As<v8::Uint8Array>();
+}
+
+std::uint8_t* data_of(v8::Local<v8::ArrayBufferView> view) {
+  auto store = view->Buffer()->GetBackingStore();
+  return store->Data() ? static_cast<std::uint8_t*>(store->Data()) + view->ByteOffset() : nullptr;
+}
+
+bool valid_utf8(const std::uint8_t* p, std::size_t n) {
+  for (std::size_t i = 0; i < n;) {
+    auto c = p[i];
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (!len || i + len > n || (len == 2 && c < 0xc2))
+      return false;
+    std::uint32_t cp = len == 1 ? c : c & (0xff >> (len + 1));
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80)
+        return false;
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+// ---- the trampolines -------------------------------------------------------------------
+
+call_loop* loop_of(const v8::FunctionCallbackInfo<v8::Value>& info, const char* what) {
+  auto* l = call_loop::current(info.GetIsolate());
+  if (!l)
+    throw_type_error(info.GetIsolate(), std::string(what) + " is only available while the action runs, not at initialization");
+  return l;
+}
+
+// timer(callback, ms, repeat, args) -> id
+void native_timer(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  auto* iso = info.GetIsolate();
+  auto ctx = iso->GetCurrentContext();
+  auto* l = loop_of(info, info[2]->IsTrue() ? "setInterval" : "setTimeout");
+  if (!l)
+    return;
+  if (!info[0]->IsFunction())
+    return throw_type_error(iso, "the timer's callback must be a function");
+  double ms = 0;
+  if (!info[1]->IsUndefined() && !info[1]->NumberValue(ctx).To(&ms))
+    return;
+  ms = ms >= 0 ? std::min(ms, 2147483647.0) : 0; // NaN too: as browsers do
+  std::vector<v8::Local<v8::Value>> args;
+  if (info[3]->IsArray()) {
+    auto a = info[3].As<v8::Array>();
+    for (std::uint32_t i = 0; i < a->Length(); ++i) {
+      v8::Local<v8::Value> v;
+      if (!a->Get(ctx, i).ToLocal(&v))
+        return;
+      args.push_back(v);
+    }
+  }
+  std::string error;
+  auto id = l->add_timer(info[0].As<v8::Function>(), static_cast<std::int64_t>(ms), info[2]->IsTrue(), std::move(args), error);
+  if (!error.empty())
+    return throw_range_error(iso, error);
+  info.GetReturnValue().Set(id);
+}
+
+// clearTimer(id)
+void native_clear_timer(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  auto* l = call_loop::current(info.GetIsolate());
+  if (l && info[0]->IsUint32())
+    l->clear_timer(info[0].As<v8::Uint32>()->Value());
+}
+
+// fetch(method, url, [[name, value]...], body (Uint8Array or null), redirect) -> Promise of
+// {status, statusText, headers, url, redirected, body}
+void native_fetch(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  auto* iso = info.GetIsolate();
+  auto ctx = iso->GetCurrentContext();
+  auto* l = loop_of(info, "fetch");
+  if (!l)
+    return;
+  v8::Local<v8::Promise::Resolver> resolver;
+  if (!v8::Promise::Resolver::New(ctx).ToLocal(&resolver))
+    return;
+  fetch_request rq;
+  rq.method = utf8(iso, info[0]);
+  rq.url = utf8(iso, info[1]);
+  rq.redirect = utf8(iso, info[4]);
+  if (info[2]->IsArray()) {
+    auto a = info[2].As<v8::Array>();
+    for (std::uint32_t i = 0; i < a->Length(); ++i) {
+      v8::Local<v8::Value> pair, k, v;
+      if (!a->Get(ctx, i).ToLocal(&pair) || !pair->IsArray() || !pair.As<v8::Array>()->Get(ctx, 0).ToLocal(&k) ||
+          !pair.As<v8::Array>()->Get(ctx, 1).ToLocal(&v))
+        return;
+      rq.headers.emplace_back(utf8(iso, k), utf8(iso, v));
+    }
+  }
+  if (info[3]->IsArrayBufferView()) {
+    auto view = info[3].As<v8::ArrayBufferView>();
+    rq.body.resize(view->ByteLength());
+    view->CopyContents(rq.body.data(), rq.body.size());
+  }
+  std::string error;
+  if (!l->add_fetch(std::move(rq), resolver, error))
+    resolver->Reject(ctx, v8::Exception::TypeError(v8_text(iso, error))).Check();
+  info.GetReturnValue().Set(resolver->GetPromise());
+}
+
+// utf8Encode(string) -> Uint8Array
+void native_utf8_encode(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  auto* iso = info.GetIsolate();
+  auto ctx = iso->GetCurrentContext();
+  v8::Local<v8::String> s;
+  if (!info[0]->ToString(ctx).ToLocal(&s))
+    return;
+  auto n = static_cast<std::size_t>(s->Utf8Length(iso));
+  v8::Local<v8::Uint8Array> bytes;
+  if (!new_bytes(ctx, n).ToLocal(&bytes))
+    return;
+  if (n)
+    s->WriteUtf8(iso, reinterpret_cast<char*>(data_of(bytes)), static_cast<int>(n), nullptr,
+                 v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+  info.GetReturnValue().Set(bytes);
+}
+
+// utf8Decode(view, fatal) -> string; malformed sequences become U+FFFD unless fatal
+void native_utf8_decode(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  auto* iso = info.GetIsolate();
+  if (!info[0]->IsArrayBufferView())
+    return throw_type_error(iso, "decode: the input must be an ArrayBuffer or a view of one");
+  auto view = info[0].As<v8::ArrayBufferView>();
+  auto n = view->ByteLength();
+  auto* p = data_of(view);
+  if (!p || n == 0)
+    return info.GetReturnValue().SetEmptyString();
+  if (info[1]->IsTrue() && !valid_utf8(p, n))
+    return throw_type_error(iso, "decode: the data is not valid UTF-8");
+  v8::Local<v8::String> s;
+  if (n > static_cast<std::size_t>(INT32_MAX) ||
+      !v8::String::NewFromUtf8(iso, reinterpret_cast<const char*>(p), v8::NewStringType::kNormal, static_cast<int>(n)).ToLocal(&s))
+    return throw_range_error(iso, "decode: the text is too long for a string");
+  info.GetReturnValue().Set(s);
+}
+
+// randomFill(integer typed array) -> the array, filled from the OS CSPRNG
+void native_random_fill(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  auto* iso = info.GetIsolate();
+  auto v = info[0];
+  if (!(v->IsInt8Array() || v->IsUint8Array() || v->IsUint8ClampedArray() || v->IsInt16Array() || v->IsUint16Array() ||
+        v->IsInt32Array() || v->IsUint32Array() || v->IsBigInt64Array() || v->IsBigUint64Array()))
+    return throw_type_error(iso, "getRandomValues: the argument must be an integer TypedArray");
+  auto view = v.As<v8::ArrayBufferView>();
+  auto n = view->ByteLength();
+  if (n > 65536)
+    return throw_range_error(iso, "getRandomValues: QuotaExceededError: at most 65536 bytes at a time");
+  auto* p = data_of(view);
+  for (std::size_t done = 0; p && done < n;) {
+    auto got = ::getrandom(p + done, n - done, 0);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      return throw_type_error(iso, "getRandomValues: the system's random source failed");
+    done += static_cast<std::size_t>(got);
+  }
+  info.GetReturnValue().Set(v);
+}
+
+// clone(value) -> a deep copy through V8's serializer (what postMessage uses)
+void native_clone(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  auto* iso = info.GetIsolate();
+  auto ctx = iso->GetCurrentContext();
+  v8::ValueSerializer out(iso);
+  out.WriteHeader();
+  bool written = false;
+  if (!out.WriteValue(ctx, info[0]).To(&written) || !written)
+    return; // threw: a function, a symbol, a host object... (DataCloneError)
+  auto [data, size] = out.Release();
+  struct freed {
+    std::uint8_t* p;
+    ~freed() { std::free(p); }
+  } hold{data};
+  v8::ValueDeserializer in(iso, data, size);
+  bool header = false;
+  v8::Local<v8::Value> copy;
+  if (!in.ReadHeader(ctx).To(&header) || !header || !in.ReadValue(ctx).ToLocal(&copy))
+    return;
+  info.GetReturnValue().Set(copy);
+}
+
+// JS of the Web API; `native` holds the trampolines above, `global` is the context's global.
+constexpr const char* prelude_source = R"js(
+(function (native, global) {
+'use strict';
+const U8 = Uint8Array;
+const def = (name, value) => Object.defineProperty(global, name, {value, writable: true, configurable: true, enumerable: false});
+
+// ---- timers and microtasks ----
+def('setTimeout', function setTimeout(callback, ms, ...args) { return native.timer(callback, ms, false, args); });
+def('setInterval', function setInterval(callback, ms, ...args) { return native.timer(callback, ms, true, args); });
+def('clearTimeout', function clearTimeout(id) { native.clearTimer(id); });
+def('clearInterval', function clearInterval(id) { native.clearTimer(id); });
+def('queueMicrotask', function queueMicrotask(callback) {
+  if (typeof callback !== 'function') throw new TypeError('queueMicrotask: the callback must be a function');
+  Promise.resolve().then(() => callback());
+});
+
+class DOMException extends Error {
+  constructor(message = '', name = 'Error') { super(message); this.name = name; }
+}
+def('DOMException', DOMException);
+
+// ---- encoding ----
+class TextEncoder {
+  get encoding() { return 'utf-8'; }
+  encode(input = '') { return native.utf8Encode(String(input)); }
+}
+class TextDecoder {
+  #fatal; #ignoreBOM;
+  constructor(label = 'utf-8', options = {}) {
+    const l = String(label).trim().toLowerCase();
+    if (l !== 'utf-8' && l !== 'utf8' && l !== 'unicode-1-1-utf-8')
+      throw new RangeError(`TextDecoder: the encoding '${label}' is not supported (UTF-8 only)`);
+    this.#fatal = !!(options && options.fatal);
+    this.#ignoreBOM = !!(options && options.ignoreBOM);
+  }
+  get encoding() { return 'utf-8'; }
+  get fatal() { return this.#fatal; }
+  get ignoreBOM() { return this.#ignoreBOM; }
+  decode(input = undefined) {
+    if (input === undefined) return '';
+    const bytes = input instanceof ArrayBuffer ? new U8(input) : input;
+    if (!ArrayBuffer.isView(bytes)) throw new TypeError('TextDecoder: the input must be an ArrayBuffer or a view of one');
+    const s = native.utf8Decode(bytes, this.#fatal);
+    return !this.#ignoreBOM && s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+  }
+}
+def('TextEncoder', TextEncoder);
+def('TextDecoder', TextDecoder);
+
+const b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const b64index = new Map([...b64].map((c, i) => [c, i]));
+def('btoa', function btoa(data) {
+  const s = String(data);
+  let out = '';
+  for (let i = 0; i < s.length; i += 3) {
+    const a = s.charCodeAt(i), b = i + 1 < s.length ? s.charCodeAt(i + 1) : -1, c = i + 2 < s.length ? s.charCodeAt(i + 2) : -1;
+    if (a > 255 || b > 255 || c > 255) throw new DOMException('btoa: the string has characters outside Latin1', 'InvalidCharacterError');
+    const n = (a << 16) | (Math.max(b, 0) << 8) | Math.max(c, 0);
+    out += b64[n >> 18] + b64[(n >> 12) & 63] + (b < 0 ? '=' : b64[(n >> 6) & 63]) + (c < 0 ? '=' : b64[n & 63]);
+  }
+  return out;
+});
+def('atob', function atob(data) {
+  let s = String(data).replace(/[\t\n\f\r ]/g, '');
+  if (s.length % 4 === 0) s = s.replace(/==?$/, '');
+  if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s)) throw new DOMException('atob: the string is not valid base64', 'InvalidCharacterError');
+  let out = '', bits = 0, n = 0;
+  for (let i = 0; i < s.length; i++) {
+    n = ((n << 6) | b64index.get(s[i])) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) { bits -= 8; out += String.fromCharCode((n >> bits) & 255); }
+  }
+  return out;
+});
+
+// ---- crypto and cloning ----
+const crypto = Object.freeze({
+  getRandomValues(array) { return native.randomFill(array); },
+  randomUUID() {
+    const b = native.randomFill(new U8(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, x => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  },
+});
+def('crypto', crypto);
+def('structuredClone', function structuredClone(value) {
+  try { return native.clone(value); } catch (e) { throw new DOMException(String(e && e.message || e), 'DataCloneError'); }
+});
+
+// ---- URL and URLSearchParams (special schemes have a host; others keep an opaque path) ----
+const specialPorts = {'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443', 'ftp:': '21', 'file:': ''};
+const escapeSet = (s, re) => s.replace(re, c => { try { return encodeURIComponent(c); } catch { return '%EF%BF%BD'; } });
+const encodePath = s => escapeSet(s, /[^\x21-\x7e]|["<>`{}#?]/gu);
+const encodeQuery = s => escapeSet(s, /[^\x21-\x7e]|["<>#]/gu);
+const encodeHash = s => escapeSet(s, /[^\x21-\x7e]|["<>`]/gu);
+const formEncode = s => encodeURIComponent(s).replace(/%20/g, '+').replace(/[!'()~]/g, c => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+const formDecode = s => { try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch { return s.replace(/\+/g, ' '); } };
+function normalizePath(path) {
+  const out = [];
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i], last = i === parts.length - 1;
+    if (p === '.' || p.toLowerCase() === '%2e') { if (last) out.push(''); }
+    else if (p === '..' || /^(\.|%2e)(\.|%2e)$/i.test(p)) { out.pop(); if (last) out.push(''); }
+    else out.push(p);
+  }
+  return '/' + out.map(encodePath).join('/');
+}
+let attachParams, setSearchOf;
+class URLSearchParams {
+  #list = []; #url = null;
+  constructor(init = '') {
+    if (init instanceof URLSearchParams) this.#list = init.#list.map(([k, v]) => [k, v]);
+    else if (typeof init === 'object' && init !== null) {
+      if (typeof init[Symbol.iterator] === 'function') {
+        for (const pair of init) {
+          const p = [...pair];
+          if (p.length !== 2) throw new TypeError('URLSearchParams: each pair needs a name and a value');
+          this.#list.push([String(p[0]), String(p[1])]);
+        }
+      } else for (const k of Object.keys(init)) this.#list.push([k, String(init[k])]);
+    } else this.#parse(String(init));
+  }
+  #parse(s) {
+    if (s[0] === '?') s = s.slice(1);
+    this.#list = [];
+    for (const part of s.split('&')) {
+      if (!part) continue;
+      const i = part.indexOf('=');
+      this.#list.push(i < 0 ? [formDecode(part), ''] : [formDecode(part.slice(0, i)), formDecode(part.slice(i + 1))]);
+    }
+  }
+  #update() { if (this.#url) setSearchOf(this.#url, this.toString()); }
+  static { attachParams = (p, url, search) => { p.#url = url; p.#parse(search); }; }
+  get size() { return this.#list.length; }
+  append(k, v) { this.#list.push([String(k), String(v)]); this.#update(); }
+  delete(k) { k = String(k); this.#list = this.#list.filter(([n]) => n !== k); this.#update(); }
+  get(k) { k = String(k); const e = this.#list.find(([n]) => n === k); return e ? e[1] : null; }
+  getAll(k) { k = String(k); return this.#list.filter(([n]) => n === k).map(([, v]) => v); }
+  has(k) { k = String(k); return this.#list.some(([n]) => n === k); }
+  set(k, v) {
+    k = String(k); v = String(v);
+    const i = this.#list.findIndex(([n]) => n === k);
+    if (i < 0) this.#list.push([k, v]);
+    else { this.#list[i] = [k, v]; this.#list = this.#list.filter(([n], j) => n !== k || j <= i); }
+    this.#update();
+  }
+  sort() { this.#list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); this.#update(); }
+  forEach(f, self) { for (const [k, v] of this.#list) f.call(self, v, k, this); }
+  keys() { return this.#list.map(([k]) => k)[Symbol.iterator](); }
+  values() { return this.#list.map(([, v]) => v)[Symbol.iterator](); }
+  entries() { return this.#list.map(([k, v]) => [k, v])[Symbol.iterator](); }
+  [Symbol.iterator]() { return this.entries(); }
+  toString() { return this.#list.map(([k, v]) => formEncode(k) + '=' + formEncode(v)).join('&'); }
+}
+class URL {
+  #protocol = ''; #username = ''; #password = ''; #hostname = ''; #port = ''; #pathname = ''; #search = ''; #hash = '';
+  #authority = false; #params;
+  constructor(url, base = undefined) {
+    const s = String(url).replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '').replace(/[\t\n\r]/g, '');
+    const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s.exec(s);
+    if (m && !(base !== undefined && m[1].toLowerCase() + ':' in specialPorts && !/^[\\/]/.test(m[2]) && new URL(base).protocol === m[1].toLowerCase() + ':'))
+      this.#absolute(m[1].toLowerCase() + ':', m[2], s);
+    else if (base === undefined) throw new TypeError(`Invalid URL: '${s}'`);
+    else this.#relative(base instanceof URL ? base : new URL(base), m ? m[2] : s);
+    this.#params = new URLSearchParams();
+    attachParams(this.#params, this, this.#search);
+  }
+  static { setSearchOf = (u, s) => { u.#search = s ? '?' + s : ''; }; }
+  static canParse(url, base = undefined) { try { new URL(url, base); return true; } catch { return false; } }
+  #split(rest) {
+    const h = rest.indexOf('#');
+    this.#hash = h >= 0 && h < rest.length - 1 ? encodeHash(rest.slice(h)) : '';
+    if (h >= 0) rest = rest.slice(0, h);
+    const q = rest.indexOf('?');
+    const hasQuery = q >= 0;
+    this.#search = hasQuery && q < rest.length - 1 ? encodeQuery(rest.slice(q)) : '';
+    return [hasQuery ? rest.slice(0, q) : rest, hasQuery];
+  }
+  #absolute(protocol, rest, whole) {
+    const special = protocol in specialPorts;
+    this.#protocol = protocol;
+    if (special) rest = rest.replace(/\\/g, '/');
+    let path;
+    [path] = this.#split(rest);
+    if (path.startsWith('//')) {
+      this.#authority = true;
+      path = path.slice(2);
+      const slash = path.indexOf('/');
+      let auth = slash < 0 ? path : path.slice(0, slash);
+      path = slash < 0 ? '' : path.slice(slash);
+      const at = auth.lastIndexOf('@');
+      if (at >= 0) {
+        const cred = auth.slice(0, at), c = cred.indexOf(':');
+        this.#username = encodeQuery(c < 0 ? cred : cred.slice(0, c));
+        this.#password = c < 0 ? '' : encodeQuery(cred.slice(c + 1));
+        auth = auth.slice(at + 1);
+      }
+      const hm = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]*)(?::([0-9]*))?$/.exec(auth);
+      if (!hm || /[\x00-\x20#%/<>?@\\^|\x7f-\uffff]/.test(hm[1]) || (special && protocol !== 'file:' && !hm[1]))
+        throw new TypeError(`Invalid URL: '${whole}'`);
+      this.#hostname = hm[1].toLowerCase();
+      if (hm[2]) {
+        const port = Number(hm[2]);
+        if (port > 65535) throw new TypeError(`Invalid URL: '${whole}' (port out of range)`);
+        this.#port = String(port) === specialPorts[protocol] ? '' : String(port);
+      }
+      this.#pathname = special ? normalizePath(path || '/') : encodePath(path);
+    } else if (special) {
+      throw new TypeError(`Invalid URL: '${whole}'`);
+    } else {
+      this.#pathname = path; // an opaque path: mailto:, data:, urn:...
+    }
+  }
+  #relative(base, ref) {
+    if (!base.#authority && !ref.startsWith('#')) throw new TypeError(`Invalid URL: '${ref}' against '${base.href}'`);
+    const special = base.#protocol in specialPorts;
+    if (special) ref = ref.replace(/\\/g, '/');
+    if (ref.startsWith('//')) return this.#absolute(base.#protocol, ref, ref);
+    this.#protocol = base.#protocol; this.#authority = base.#authority;
+    this.#username = base.#username; this.#password = base.#password;
+    this.#hostname = base.#hostname; this.#port = base.#port;
+    const [path, hasQuery] = this.#split(ref);
+    if (path === '') {
+      this.#pathname = base.#pathname;
+      if (!hasQuery) this.#search = base.#search;
+    } else if (path[0] === '/') this.#pathname = normalizePath(path);
+    else this.#pathname = normalizePath(base.#pathname.slice(0, base.#pathname.lastIndexOf('/') + 1) + path);
+  }
+  get protocol() { return this.#protocol; }
+  get username() { return this.#username; }
+  get password() { return this.#password; }
+  get hostname() { return this.#hostname; }
+  get port() { return this.#port; }
+  get host() { return this.#hostname + (this.#port ? ':' + this.#port : ''); }
+  get origin() { return this.#protocol in specialPorts && this.#protocol !== 'file:' ? this.#protocol + '//' + this.host : 'null'; }
+  get pathname() { return this.#pathname; }
+  set pathname(v) { if (this.#authority) this.#pathname = normalizePath('/' + String(v).replace(/^\//, '')); }
+  get search() { return this.#search; }
+  set search(v) { v = String(v).replace(/^\?/, ''); this.#search = v ? '?' + encodeQuery(v) : ''; attachParams(this.#params, this, this.#search); }
+  get hash() { return this.#hash; }
+  set hash(v) { v = String(v).replace(/^#/, ''); this.#hash = v ? '#' + encodeHash(v) : ''; }
+  get searchParams() { return this.#params; }
+  get href() {
+    const cred = this.#username || this.#password ? this.#username + (this.#password ? ':' + this.#password : '') + '@' : '';
+    return this.#protocol + (this.#authority ? '//' + cred + this.host : '') + this.#pathname + this.#search + this.#hash;
+  }
+  toString() { return this.href; }
+  toJSON() { return this.href; }
+}
+def('URL', URL);
+def('URLSearchParams', URLSearchParams);
+
+// ---- fetch: Headers, Request, Response ----
+const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const headerName = n => { n = String(n); if (!tokenRe.test(n)) throw new TypeError(`Headers: '${n}' is not a valid header name`); return n.toLowerCase(); };
+const headerValue = v => {
+  v = String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  if (/[\0\r\n]/.test(v)) throw new TypeError('Headers: a header value may not contain NUL, CR or LF');
+  return v;
+};
+class Headers {
+  #map = new Map();
+  constructor(init = undefined) {
+    if (init === undefined || init === null) return;
+    if (typeof init !== 'object') throw new TypeError('Headers: init must be an object, an array of pairs or Headers');
+    if (typeof init[Symbol.iterator] === 'function') {
+      for (const pair of init) {
+        const p = [...pair];
+        if (p.length !== 2) throw new TypeError('Headers: each pair needs a name and a value');
+        this.append(p[0], p[1]);
+      }
+    } else for (const k of Object.keys(init)) this.append(k, init[k]);
+  }
+  append(k, v) { k = headerName(k); v = headerValue(v); const l = this.#map.get(k); if (l) l.push(v); else this.#map.set(k, [v]); }
+  delete(k) { this.#map.delete(headerName(k)); }
+  get(k) { const l = this.#map.get(headerName(k)); return l ? l.join(', ') : null; }
+  getSetCookie() { return [...(this.#map.get('set-cookie') || [])]; }
+  has(k) { return this.#map.has(headerName(k)); }
+  set(k, v) { this.#map.set(headerName(k), [headerValue(v)]); }
+  forEach(f, self) { for (const [k, v] of this) f.call(self, v, k, this); }
+  *entries() {
+    for (const k of [...this.#map.keys()].sort()) {
+      if (k === 'set-cookie') for (const v of this.#map.get(k)) yield [k, v];
+      else yield [k, this.#map.get(k).join(', ')];
+    }
+  }
+  *keys() { for (const [k] of this.entries()) yield k; }
+  *values() { for (const [, v] of this.entries()) yield v; }
+  [Symbol.iterator]() { return this.entries(); }
+}
+
+function bodyBytes(body) { // -> [bytes or null, default content type or null]
+  if (body === undefined || body === null) return [null, null];
+  if (typeof body === 'string') return [native.utf8Encode(body), 'text/plain;charset=UTF-8'];
+  if (body instanceof ArrayBuffer) return [new U8(body.slice(0)), null];
+  if (ArrayBuffer.isView(body)) return [new U8(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)), null];
+  if (body instanceof URLSearchParams) return [native.utf8Encode(body.toString()), 'application/x-www-form-urlencoded;charset=UTF-8'];
+  return [native.utf8Encode(String(body)), 'text/plain;charset=UTF-8'];
+}
+let bytesOf;
+class Body {
+  #bytes; #used = false;
+  constructor(bytes) { this.#bytes = bytes; }
+  static { bytesOf = b => { if (b.#used) throw new TypeError('the body has already been read'); return b.#bytes ? new U8(b.#bytes) : null; }; }
+  #take() {
+    if (this.#used) throw new TypeError('the body has already been read');
+    this.#used = true;
+    return this.#bytes || new U8(0);
+  }
+  get bodyUsed() { return this.#used; }
+  async arrayBuffer() { const b = this.#take(); return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength); }
+  async bytes() { return new U8(await this.arrayBuffer()); }
+  async text() { const s = native.utf8Decode(this.#take(), false); return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s; }
+  async json() { return JSON.parse(await this.text()); }
+}
+const methods = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH']);
+class Request extends Body {
+  #method; #url; #headers; #redirect;
+  constructor(input, init = {}) {
+    init = init || {};
+    const src = input instanceof Request ? input : null;
+    const url = src ? src.url : new URL(String(input)).href;
+    let method = String(init.method ?? (src ? src.method : 'GET'));
+    if (methods.has(method.toUpperCase())) method = method.toUpperCase();
+    if (!tokenRe.test(method)) throw new TypeError(`Request: '${method}' is not a valid method`);
+    const headers = new Headers(init.headers ?? (src ? src.headers : undefined));
+    let bytes = src && init.body === undefined ? bytesOf(src) : null;
+    if (init.body !== undefined && init.body !== null) {
+      if (method === 'GET' || method === 'HEAD') throw new TypeError('Request: a GET or HEAD request cannot have a body');
+      let type;
+      [bytes, type] = bodyBytes(init.body);
+      if (type && !headers.has('content-type')) headers.set('content-type', type);
+    }
+    const redirect = String(init.redirect ?? (src ? src.redirect : 'follow'));
+    if (!['follow', 'manual', 'error'].includes(redirect)) throw new TypeError(`Request: redirect must be follow, manual or error`);
+    super(bytes);
+    this.#method = method; this.#url = url; this.#headers = headers; this.#redirect = redirect;
+  }
+  get method() { return this.#method; }
+  get url() { return this.#url; }
+  get headers() { return this.#headers; }
+  get redirect() { return this.#redirect; }
+  clone() { return new Request(this); }
+}
+const fromNetwork = Symbol('network');
+class Response extends Body {
+  #status; #statusText; #headers; #url = ''; #redirected = false;
+  constructor(body = null, init = {}) {
+    init = init || {};
+    const status = init.status ?? 200;
+    if (init[fromNetwork] !== fromNetwork && (!Number.isInteger(status) || status < 200 || status > 599))
+      throw new RangeError(`Response: status ${status} is not in 200-599`);
+    const headers = new Headers(init.headers);
+    const [bytes, type] = init[fromNetwork] === fromNetwork ? [body, null] : bodyBytes(body);
+    if (type && !headers.has('content-type')) headers.set('content-type', type);
+    super(bytes);
+    this.#status = status; this.#statusText = String(init.statusText ?? ''); this.#headers = headers;
+    if (init[fromNetwork] === fromNetwork) { this.#url = init.url; this.#redirected = init.redirected; }
+  }
+  get status() { return this.#status; }
+  get statusText() { return this.#statusText; }
+  get ok() { return this.#status >= 200 && this.#status < 300; }
+  get headers() { return this.#headers; }
+  get url() { return this.#url; }
+  get redirected() { return this.#redirected; }
+  get type() { return this.#url ? 'basic' : 'default'; }
+  clone() {
+    return new Response(bytesOf(this), {status: this.#status, statusText: this.#statusText, headers: this.#headers,
+                                        url: this.#url, redirected: this.#redirected, [fromNetwork]: fromNetwork});
+  }
+  static json(data, init = {}) {
+    const headers = new Headers(init && init.headers);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    return new Response(JSON.stringify(data), {...init, headers});
+  }
+  static redirect(url, status = 302) {
+    if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError('Response.redirect: not a redirect status');
+    return new Response(null, {status, headers: {location: new URL(url).href}});
+  }
+}
+def('Headers', Headers);
+def('Request', Request);
+def('Response', Response);
+def('fetch', async function fetch(input, init = undefined) {
+  const req = new Request(input, init);
+  const raw = await native.fetch(req.method, req.url, [...req.headers], bytesOf(req), req.redirect);
+  return new Response(raw.body, {status: raw.status, statusText: raw.statusText, headers: raw.headers, url: raw.url,
+                                 redirected: raw.redirected, [fromNetwork]: fromNetwork});
+});
+})
+)js";
+
+} // namespace
+
+// ---- the event loop of a call ----------------------------------------------------------
+
+void call_inbox::post(std::uint64_t id, fetch_response r) {
+  std::function<void()> w;
+  {
+    std::lock_guard guard{mx};
+    done.emplace_back(id, std::move(r));
+    w = wake;
+  }
+  cv.notify_all();
+  if (w)
+    w();
+}
+
+call_loop::call_loop(v8::Isolate* iso, std::shared_ptr<fetch_client> net, clock_type::time_point deadline,
+                     std::function<void()> wake)
+    : iso_(iso), net_(std::move(net)), deadline_(deadline), inbox_(std::make_shared<call_inbox>()) {
+  inbox_->wake = std::move(wake);
+}
+
+call_loop::~call_loop() { cancel(); }
+
+constexpr int current_loop_slot = 1; // the isolate's data slot that points at the running call's loop
+
+call_loop::running::running(call_loop& l) : l_(l), before_(l.iso_->GetData(current_loop_slot)) {
+  l.iso_->SetData(current_loop_slot, &l);
+}
+
+call_loop::running::~running() { l_.iso_->SetData(current_loop_slot, before_); }
+
+call_loop* call_loop::current(v8::Isolate* iso) { return static_cast<call_loop*>(iso->GetData(current_loop_slot)); }
+
+void call_loop::cancel() {
+  for (auto& [id, f] : fetches_)
+    if (f.op)
+      f.op->cancel();
+  fetches_.clear();
+  timers_.clear();
+  due_.clear();
+  std::lock_guard guard{inbox_->mx};
+  inbox_->wake = nullptr; // completions still on their way find nobody to wake
+  inbox_->done.clear();
+}
+
+std::uint32_t call_loop::add_timer(v8::Local<v8::Function> fn, std::int64_t ms, bool repeat,
+                                   std::vector<v8::Local<v8::Value>> args, std::string& error) {
+  if (static_cast<int>(timers_.size()) >= max_timers_per_call) {
+    error = "too many timers: a call may have at most " + std::to_string(max_timers_per_call) + " pending";
+    return 0;
+  }
+  auto id = ++next_timer_;
+  if (id == 0)
+    id = ++next_timer_;
+  timer t;
+  t.fn.Reset(iso_, fn);
+  for (auto& a : args)
+    t.args.emplace_back(iso_, a);
+  if (repeat)
+    t.interval_ms = std::max<std::int64_t>(ms, 1); // an interval of 0 would never let the call's Promise settle
+  auto due = clock_type::now() + std::chrono::milliseconds(ms);
+  timers_.emplace(std::pair{due, id}, std::move(t));
+  due_[id] = due;
+  return id;
+}
+
+void call_loop::clear_timer(std::uint32_t id) {
+  auto i = due_.find(id);
+  if (i == due_.end())
+    return;
+  timers_.erase({i->second, id});
+  due_.erase(i);
+}
+
+bool call_loop::add_fetch(fetch_request req, v8::Local<v8::Promise::Resolver> resolver, std::string& error) {
+  if (!net_) {
+    error = "fetch failed: this host gives isolates no network";
+    return false;
+  }
+  if (static_cast<int>(fetches_.size()) >= net_->limits().concurrent) {
+    error = "fetch failed: a call may have at most " + std::to_string(net_->limits().concurrent) + " requests in flight";
+    return false;
+  }
+  auto id = ++next_fetch_;
+  auto& f = fetches_[id];
+  f.resolver.Reset(iso_, resolver);
+  req.deadline = deadline_;
+  f.op = net_->start(std::move(req), [inbox = inbox_, id](fetch_response r) { inbox->post(id, std::move(r)); });
+  return true;
+}
+
+void call_loop::settle(v8::Local<v8::Context> ctx, fetch& f, fetch_response r) {
+  auto resolver = f.resolver.Get(iso_);
+  if (!r.error.empty()) {
+    resolver->Reject(ctx, v8::Exception::TypeError(v8_text(iso_, r.error))).FromMaybe(false);
+    return;
+  }
+  v8::Local<v8::Uint8Array> body;
+  if (!new_bytes(ctx, r.body.size()).ToLocal(&body))
+    return; // past the isolate's memory: the call ends as out of memory
+  if (!r.body.empty())
+    std::memcpy(data_of(body), r.body.data(), r.body.size());
+  auto headers = v8::Array::New(iso_, static_cast<int>(r.headers.size()));
+  for (std::size_t i = 0; i < r.headers.size(); ++i) {
+    v8::Local<v8::Value> pair[] = {v8_text(iso_, r.headers[i].first), v8_text(iso_, r.headers[i].second)};
+    headers->Set(ctx, static_cast<std::uint32_t>(i), v8::Array::New(iso_, pair, 2)).FromMaybe(false);
+  }
+  auto out = v8::Object::New(iso_);
+  out->Set(ctx, v8_text(iso_, "status"), v8::Integer::New(iso_, r.status)).FromMaybe(false);
+  out->Set(ctx, v8_text(iso_, "statusText"), v8_text(iso_, r.status_text)).FromMaybe(false);
+  out->Set(ctx, v8_text(iso_, "headers"), headers).FromMaybe(false);
+  out->Set(ctx, v8_text(iso_, "url"), v8_text(iso_, r.url)).FromMaybe(false);
+  out->Set(ctx, v8_text(iso_, "redirected"), v8::Boolean::New(iso_, r.redirected)).FromMaybe(false);
+  out->Set(ctx, v8_text(iso_, "body"), body).FromMaybe(false);
+  resolver->Resolve(ctx, out).FromMaybe(false);
+}
+
+void call_loop::run_due(v8::Local<v8::Context> ctx) {
+  auto microtasks = [&] {
+    if (auto* q = ctx->GetMicrotaskQueue())
+      q->PerformCheckpoint(iso_);
+    else
+      iso_->PerformMicrotaskCheckpoint();
+  };
+  int budget = callbacks_per_slice;
+  cut_short_ = false;
+  std::vector<std::pair<std::uint64_t, fetch_response>> arrived;
+  {
+    std::lock_guard guard{inbox_->mx};
+    arrived.swap(inbox_->done);
+  }
+  for (auto& [id, r] : arrived) {
+    auto i = fetches_.find(id);
+    if (i == fetches_.end())
+      continue;
+    auto f = std::move(i->second);
+    fetches_.erase(i);
+    settle(ctx, f, std::move(r));
+    microtasks();
+    if (iso_->IsExecutionTerminating())
+      return;
+    --budget;
+  }
+  auto now = clock_type::now();
+  while (!timers_.empty() && timers_.begin()->first.first <= now) {
+    if (budget-- <= 0) {
+      cut_short_ = true;
+      return;
+    }
+    auto node = timers_.extract(timers_.begin());
+    auto id = node.key().second;
+    auto& t = node.mapped();
+    auto fn = t.fn.Get(iso_);
+    std::vector<v8::Local<v8::Value>> args;
+    for (auto& a : t.args)
+      args.push_back(a.Get(iso_));
+    if (t.interval_ms >= 0) { // rescheduled before it runs, so that it may clear itself
+      node.key().first = now + std::chrono::milliseconds(t.interval_ms);
+      due_[id] = node.key().first;
+      timers_.insert(std::move(node));
+    } else {
+      due_.erase(id);
+    }
+    v8::TryCatch trap(iso_); // a throwing timer callback does not end the call (as in browsers)
+    fn->Call(ctx, ctx->Global(), static_cast<int>(args.size()), args.data()).IsEmpty();
+    if (trap.HasTerminated() || iso_->IsExecutionTerminating()) {
+      trap.ReThrow();
+      return;
+    }
+    microtasks();
+    if (iso_->IsExecutionTerminating())
+      return;
+  }
+}
+
+clock_type::time_point call_loop::next_due() const {
+  {
+    std::lock_guard guard{inbox_->mx};
+    if (!inbox_->done.empty())
+      return clock_type::time_point::min();
+  }
+  if (cut_short_)
+    return clock_type::time_point::min();
+  return timers_.empty() ? clock_type::time_point::max() : timers_.begin()->first.first;
+}
+
+bool call_loop::waiting() const { return !timers_.empty() || !fetches_.empty(); }
+
+void call_loop::wait(clock_type::time_point until) {
+  std::unique_lock lock{inbox_->mx};
+  inbox_->cv.wait_until(lock, until, [&] { return !inbox_->done.empty(); });
+}
+
+// ---- installing it ---------------------------------------------------------------------------
+
+void install_host_api(v8::Local<v8::Context> ctx, v8::Global<v8::UnboundScript>& prelude) {
+  auto* iso = ctx->GetIsolate();
+  v8::Local<v8::Value> u8;
+  if (ctx->Global()->Get(ctx, v8_text(iso, "Uint8Array")).ToLocal(&u8))
+    ctx->SetEmbedderData(uint8_array_slot, u8);
+  auto native = v8::Object::New(iso);
+  std::pair<const char*, v8::FunctionCallback> fns[] = {
+      {"timer", native_timer},           {"clearTimer", native_clear_timer}, {"fetch", native_fetch},
+      {"utf8Encode", native_utf8_encode}, {"utf8Decode", native_utf8_decode}, {"randomFill", native_random_fill},
+      {"clone", native_clone}};
+  for (auto [name, fn] : fns)
+    native->Set(ctx, v8_text(iso, name), v8::Function::New(ctx, fn).ToLocalChecked()).Check();
+  if (prelude.IsEmpty()) {
+    v8::ScriptCompiler::Source source(v8_text(iso, prelude_source));
+    prelude.Reset(iso, v8::ScriptCompiler::CompileUnboundScript(iso, &source).ToLocalChecked());
+  }
+  auto made = prelude.Get(iso)->BindToCurrentContext()->Run(ctx).ToLocalChecked();
+  v8::Local<v8::Value> args[] = {native, ctx->Global()};
+  made.As<v8::Function>()->Call(ctx, ctx->Global(), 2, args).ToLocalChecked();
+}
+
+} // namespace whisk::isolate
