@@ -40,6 +40,13 @@ AID=$(jpy 'd["activationId"]')
 req GET "$APIHOST/api/v1/namespaces/_/activations/$AID"
 [[ $(jpy '[a["value"] for a in d["annotations"] if a["key"] == "path"][0]') == guest/utils/echo && $(jpy 'd["namespace"]') == guest ]] &&
   ok "the record of a package action is the caller's with the path guest/utils/echo" || bad "package action record" "$BODY"
+req GET "$APIHOST/api/v1/namespaces/_/activations?name=utils/echo&limit=200"
+N_PKG=$(jpy 'len(d)')
+[[ $N_PKG == 3 && $(jpy '{a["name"] for a in d}') == "{'echo'}" ]] && ok "activations filter by pkg/action (3 records)" || bad "filter by pkg/action" "$BODY"
+req GET "$APIHOST/api/v1/namespaces/_/activations?name=/guest/utils/echo&count=true"
+[[ $BODY == '{"activations":3}' ]] && ok "count=true counts them, a fully qualified name filters too" || bad "count" "$BODY"
+req GET "$APIHOST/api/v1/namespaces/_/activations?name=echo&count=true"
+[[ $BODY == '{"activations":0}' ]] && ok "the bare name does not match the package's action" || bad "bare name" "$BODY"
 req GET "$API/actions/utils/echo?code=false"
 [[ $STATUS == 200 && $(jpy '"code" in d["exec"]') == False ]] && ok "GET action?code=false leaves the code out" || bad "code=false" "$BODY"
 

@@ -307,8 +307,35 @@ void entities_kept_by_collection(store_backend& b) {
   CHECK((*s)->get_entity("triggers", "guest", "utils"));
 }
 
+void activations_counted_and_listed_by_package_name(store_backend& b) {
+  auto s = b.open();
+  REQUIRE(s);
+  for (int i = 0; i < 5; ++i) {
+    auto a = make_activation("echo", 1000 + i);
+    if (i < 3)
+      a.path = "guest/utils/echo"; // an action in package utils
+    (*s)->add_activation(a);
+  }
+  REQUIRE((*s)->flush());
+  activation_query q;
+  q.ns = "guest";
+  CHECK((*s)->count_activations(q) == 5);
+  q.name = "utils/echo";
+  CHECK((*s)->count_activations(q) == 3);
+  CHECK((*s)->list_activations(q).size() == 3);
+  q.name = "echo";
+  CHECK((*s)->count_activations(q) == 2);
+  q.since = 1003;
+  CHECK((*s)->count_activations(q) == 2);
+  q.upto = 1003;
+  CHECK((*s)->count_activations(q) == 1);
+  q.ns = "other";
+  CHECK((*s)->count_activations(q) == 0);
+}
+
 } // namespace
 
+WHISK_STORE_CONTRACT("activations of package actions are counted and listed by pkg/name", activations_counted_and_listed_by_package_name)
 WHISK_STORE_CONTRACT("packages triggers and rules are kept by collection and namespace", entities_kept_by_collection)
 WHISK_STORE_CONTRACT("namespaces and actions persist across reopen", namespaces_and_actions_persist)
 WHISK_STORE_CONTRACT("activations are batched and listed newest first and never lost on close", activations_batched_and_listed)

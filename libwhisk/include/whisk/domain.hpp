@@ -108,6 +108,11 @@ struct activation {
 };
 
 json::value to_json(const activation& a, bool with_logs = true, bool with_result = true);
+// The name an activation is listed and filtered by: "pkg/name" for an action in a package.
+inline std::string listed_name(const activation& a) {
+  auto slash = a.path.find('/');
+  return a.path.empty() || slash == std::string::npos ? a.name : a.path.substr(slash + 1);
+}
 expected<activation> activation_from_json(const json::value& doc);
 json::value response_json(const activation& a);
 

@@ -361,8 +361,13 @@ http::response rest_api::activations(const route& r, const caller_info& caller) 
   if (r.parts.size() == 1) {
     activation_query q;
     q.ns = caller.name;
-    if (auto i = r.query.find("name"); i != r.query.end())
-      q.name = i->second.substr(i->second.rfind('/') == std::string::npos ? 0 : i->second.rfind('/') + 1);
+    if (auto i = r.query.find("name"); i != r.query.end()) { // "action", "pkg/action", "[/]ns/[pkg/]action"
+      auto parts = split_path(i->second);
+      if (parts.size() == 3 || (parts.size() == 2 && (i->second[0] == '/' || parts[0] == caller.name)))
+        parts.erase(parts.begin()); // the namespace: the caller's anyway
+      for (auto& p : parts)
+        q.name += (q.name.empty() ? "" : "/") + p;
+    }
     auto limit = number(r.query, "limit", 30, 0, 200);
     auto skip = number(r.query, "skip", 0, 0, INT64_MAX);
     auto since = number(r.query, "since", 0, 0, INT64_MAX);
@@ -374,6 +379,12 @@ http::response rest_api::activations(const route& r, const caller_info& caller) 
     q.skip = *skip;
     q.since = *since;
     q.upto = *upto;
+    if (flag(r.query, "count")) {
+      auto n = store_.count_activations(q);
+      if (n == 0 && !store_.read_failure().empty())
+        return store_unavailable();
+      return json_response(200, json::object{{"activations", n}});
+    }
     bool docs = flag(r.query, "docs");
     json::array out;
     for (auto& a : store_.list_activations(q))

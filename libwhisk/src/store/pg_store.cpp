@@ -480,6 +480,15 @@ public:
     return out;
   }
 
+  std::int64_t count_activations(const activation_query& q) override {
+    std::lock_guard guard{db_mx_};
+    std::string sql = q.name.empty() ? "SELECT count(*) FROM activations WHERE ns = $1 AND $2 = ''"
+                                     : "SELECT count(*) FROM activations WHERE ns = $1 AND name = $2";
+    sql += " AND ($3::bigint = 0 OR start >= $3::bigint) AND ($4::bigint = 0 OR start <= $4::bigint)";
+    auto r = db_.exec(sql, {q.ns, q.name, std::to_string(q.since), std::to_string(q.upto)});
+    return r.ok() && r.rows() > 0 ? std::atoll(r.text(0, 0).c_str()) : 0;
+  }
+
   bool flush(std::chrono::milliseconds limit) override { return writes_->flush(limit); }
   std::int64_t pending_writes() const override { return writes_->pending(); }
   std::string write_failure() const override { return writes_->failure(); }
@@ -527,7 +536,7 @@ private:
         std::size_t n = 0;
         for (; it != rows.end() && n < 1000; ++it, ++n) {
           auto& a = it->second->a;
-          params.insert(params.end(), {a.activation_id, a.ns, a.name, std::to_string(a.start_ms), json::dump(to_json(a))});
+          params.insert(params.end(), {a.activation_id, a.ns, listed_name(a), std::to_string(a.start_ms), json::dump(to_json(a))});
           if (accepted)
             params.push_back(owner);
         }

@@ -46,6 +46,7 @@ public:
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
+  std::int64_t integer(int col) { return sqlite3_column_int64(stmt_, col); }
   std::string text(int col) {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string{};
@@ -364,6 +365,15 @@ public:
     return out;
   }
 
+  std::int64_t count_activations(const activation_query& q) override {
+    std::lock_guard guard{db_mx_};
+    statement st{db_,
+                 "SELECT count(*) FROM activations WHERE ns = ?1 AND (?2 = '' OR name = ?2) "
+                 "AND (?3 = 0 OR start >= ?3) AND (?4 = 0 OR start <= ?4)"};
+    st.bind(1, q.ns).bind(2, q.name).bind(3, q.since).bind(4, q.upto);
+    return st.step() == SQLITE_ROW ? st.integer(0) : 0;
+  }
+
   bool flush(std::chrono::milliseconds limit) override { return writes_->flush(limit); }
   std::int64_t pending_writes() const override { return writes_->pending(); } // every invoke asks
   std::string write_failure() const override { return writes_->failure(); }
@@ -381,7 +391,7 @@ private:
     for (auto& w : batch) {
       auto& a = w.a;
       auto& st = w.accepted ? stand_in : record;
-      st.bind(1, a.activation_id).bind(2, a.ns).bind(3, a.name).bind(4, a.start_ms).bind(5, json::dump(to_json(a)));
+      st.bind(1, a.activation_id).bind(2, a.ns).bind(3, listed_name(a)).bind(4, a.start_ms).bind(5, json::dump(to_json(a)));
       if (w.accepted)
         st.bind(6, owner_);
       ok = st.step() == SQLITE_DONE;

@@ -31,7 +31,7 @@ struct store_write_stats {
 
 struct activation_query {
   std::string ns;
-  std::string name;       // empty: every action
+  std::string name;       // empty: every action; "pkg/name" for an action in a package
   std::int64_t limit = 30;
   std::int64_t skip = 0;
   std::int64_t since = 0; // start >= since (ms), 0: no bound
@@ -97,6 +97,8 @@ public:
   // Committed records only: what a reader sees survives a crash.
   virtual std::optional<activation> get_activation(const std::string& ns, const std::string& id) = 0;
   virtual std::vector<activation> list_activations(const activation_query& q) = 0;
+  // How many records match `q` (its limit and skip aside).
+  virtual std::int64_t count_activations(const activation_query& q) = 0;
   // Blocks until every queued write is committed or `limit` has passed; false: some are not.
   virtual bool flush(std::chrono::milliseconds limit = std::chrono::minutes(1)) = 0;
   // Activation writes not committed yet (queued, or kept for a retry while the store fails).
