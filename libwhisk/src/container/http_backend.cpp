@@ -1,8 +1,6 @@
 #include "whisk/container/http_backend.hpp"
 
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -16,8 +14,10 @@
 #include <thread>
 #include <unistd.h>
 
+#include "http_box.hpp"
 #include "netns_socket.hpp"
 #include "network_stack.hpp"
+#include "runtime_exchange.hpp"
 #include "sandbox.hpp"
 #include "slirp.hpp"
 #include "spawn.hpp"
@@ -26,11 +26,10 @@
 #include "whisk/log.hpp"
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
 
 namespace whisk::container {
+
+using namespace http_detail;
 
 namespace {
 
@@ -38,59 +37,6 @@ using clock = std::chrono::steady_clock;
 const std::string sentinel_line = std::string(log_sentinel) + "\n";
 constexpr std::string_view start_marker = "XXX_THE_START_OF_A_WHISK_ACTIVATION_XXX";
 
-enum class op_type { start, init, run };
-
-struct http_op {
-  op_type type;
-  std::string body; // the JSON posted (empty for start)
-  std::int64_t timeout_ms;
-  std::int64_t log_limit;
-  backend::op_done done;
-};
-
-// awaiting: the request is out (or, for start, the port is polled); draining: the answer is
-// in, the activation's logs are being cut.
-enum class phase { idle, awaiting, draining };
-
-// One POST and its answer on a connection of its own.
-struct exchange {
-  explicit exchange(asio::io_context& io) : sock(io) {}
-  tcp::socket sock;
-  beast::flat_buffer buf;
-  bhttp::request<bhttp::string_body> req;
-  std::optional<bhttp::response_parser<bhttp::string_body>> parser;
-};
-
-struct runtime_box {
-  explicit runtime_box(asio::io_context& io)
-      : out_r(io), err_r(io), out_w(io), err_w(io), pidfd(io), timer(io), log_timer(io), exit_poll(io), network(io) {}
-  container_id id = 0;
-  const manifest_runtime* rt = nullptr;
-  pid_t pid = -1;
-  int netns = -1, stdin_w = -1; // stdin stays open: a runtime reading it must not see its end
-  asio::posix::stream_descriptor out_r, err_r, out_w, err_w, pidfd;
-  asio::streambuf out_buf{1 << 20}, err_buf{1 << 20};
-  asio::steady_timer timer, log_timer, exit_poll;
-  cgroup_leaf leaf;
-  network_stack network;
-  std::deque<http_op> queue;
-  std::optional<http_op> current;
-  std::uint64_t generation = 0; // of the current operation: late callbacks of an earlier one are ignored
-  std::shared_ptr<exchange> ex;
-  phase ph = phase::idle;
-  clock::time_point op_start;
-  outcome_kind result_kind = outcome_kind::ok;
-  std::string answer;
-  std::vector<std::string> logs, carry;   // carry: lines after a stream's sentinel (the next activation's)
-  std::size_t log_bytes = 0;
-  bool truncated = false, out_done = false, err_done = false;
-  int out_owed = 0, err_owed = 0;          // sentinels given up on (they may still arrive)
-  bool exited = false, dead = false, destroying = false, stopped_by_signal = false;
-  int wait_status = 0;
-  std::vector<std::function<void()>> on_destroyed;
-};
-
-using box_ptr = std::shared_ptr<runtime_box>;
 
 std::string take_line(asio::streambuf& buf, std::size_t n) {
   std::string line(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + static_cast<std::ptrdiff_t>(n));
@@ -278,7 +224,7 @@ struct http_backend::impl {
         *fd = -1;
       }
     if (b->ex)
-      b->ex->sock.close(ec);
+      b->ex->cancel();
   }
 
   // ---- logs ----
@@ -404,10 +350,8 @@ struct http_backend::impl {
     b->result_kind = kind;
     b->dead = true;
     b->timer.cancel();
-    if (b->ex) {
-      boost::system::error_code ec;
-      b->ex->sock.close(ec);
-    }
+    if (b->ex)
+      b->ex->cancel();
     kill(b);
     b->ph = phase::draining;
     b->out_done = b->err_done = false;
@@ -469,97 +413,41 @@ struct http_backend::impl {
       post(b, gen);
   }
 
-  expected<std::shared_ptr<exchange>> open_exchange(const box_ptr& b) {
-    auto fd = netns_entry(b->netns).socket(SOCK_STREAM);
-    if (!fd)
-      return fd.err();
-    auto ex = std::make_shared<exchange>(io);
-    boost::system::error_code ec;
-    ex->sock.assign(tcp::v4(), *fd, ec);
-    if (ec) {
-      ::close(*fd);
-      return make_error(errc::internal, "socket: " + ec.message());
-    }
-    b->ex = ex;
-    return ex;
-  }
-
-  tcp::endpoint runtime_port(const box_ptr& b) const {
-    return {asio::ip::address_v4::loopback(), static_cast<unsigned short>(b->rt->port)};
-  }
-
   // Start: the runtime is ready once its port accepts a connection (polled, 1 ms doubling to 20 ms).
   void try_connect(box_ptr b, std::uint64_t gen, int backoff_ms) {
-    auto ex = open_exchange(b);
-    if (!ex) {
-      fail_runtime(b, outcome_kind::failed);
-      b->answer = ex.err().message;
-      return;
-    }
-    (*ex)->sock.async_connect(runtime_port(b), [this, b, gen, backoff_ms, ex = *ex](boost::system::error_code ec) {
+    b->ex = runtime_exchange::probe(io, b->netns, b->rt->port, [this, b, gen, backoff_ms](bool connected, std::string fatal) {
       if (b->generation != gen || b->ph != phase::awaiting)
         return;
-      boost::system::error_code ignored;
-      ex->sock.close(ignored);
-      if (!ec) {
+      if (connected) {
         b->answer = R"({"ok":true})";
         settle(b);
-        return;
+      } else if (!fatal.empty()) {
+        fail_runtime(b, outcome_kind::failed);
+        b->answer = fatal;
+      } else {
+        b->log_timer.expires_after(std::chrono::milliseconds(backoff_ms));
+        b->log_timer.async_wait([this, b, gen, backoff_ms](boost::system::error_code ec) {
+          if (!ec && b->generation == gen && b->ph == phase::awaiting)
+            try_connect(b, gen, std::min(backoff_ms * 2, 20));
+        });
       }
-      b->log_timer.expires_after(std::chrono::milliseconds(backoff_ms));
-      b->log_timer.async_wait([this, b, gen, backoff_ms](boost::system::error_code tec) {
-        if (!tec && b->generation == gen && b->ph == phase::awaiting)
-          try_connect(b, gen, std::min(backoff_ms * 2, 20));
-      });
     });
   }
 
   void post(box_ptr b, std::uint64_t gen) {
-    auto opened = open_exchange(b);
-    if (!opened) {
-      b->answer = opened.err().message;
-      fail_runtime(b, outcome_kind::failed);
-      return;
-    }
-    auto ex = *opened;
     auto& op = *b->current;
-    ex->req = bhttp::request<bhttp::string_body>{bhttp::verb::post, op.type == op_type::init ? "/init" : "/run", 11};
-    ex->req.set(bhttp::field::host, fmt::format("127.0.0.1:{}", b->rt->port));
-    ex->req.set(bhttp::field::content_type, "application/json");
-    ex->req.keep_alive(false);
-    ex->req.body() = std::move(op.body);
-    ex->req.prepare_payload();
-    ex->parser.emplace();
-    ex->parser->header_limit(64 * 1024);
-    ex->parser->body_limit(static_cast<std::uint64_t>(cfg.max_response_bytes));
     auto type = op.type;
-    ex->sock.async_connect(runtime_port(b), [this, b, gen, ex, type](boost::system::error_code ec) {
-      if (b->generation != gen || b->ph != phase::awaiting)
-        return;
-      if (ec)
-        return lost(b, "connecting to the runtime: " + ec.message());
-      bhttp::async_write(ex->sock, ex->req, [this, b, gen, ex, type](boost::system::error_code wec, std::size_t) {
-        if (b->generation != gen || b->ph != phase::awaiting)
-          return;
-        if (wec)
-          return lost(b, "sending to the runtime: " + wec.message());
-        bhttp::async_read(ex->sock, ex->buf, *ex->parser, [this, b, gen, ex, type](boost::system::error_code rec, std::size_t) {
-          if (b->generation != gen || b->ph != phase::awaiting)
-            return;
-          boost::system::error_code ignored;
-          ex->sock.close(ignored);
-          if (rec == bhttp::error::body_limit) {
-            b->answer = fmt::format("The action produced a response larger than {} bytes.", cfg.max_response_bytes);
-          } else if (rec) {
-            return lost(b, "reading the runtime's answer: " + rec.message());
-          } else {
-            auto& res = ex->parser->get();
-            b->answer = interpret(type, res.result_int(), res.body());
-          }
-          settle(b);
-        });
-      });
-    });
+    b->ex = runtime_exchange::post(io, b->netns, b->rt->port, type == op_type::init ? "/init" : "/run", std::move(op.body),
+                                   cfg.max_response_bytes, [this, b, gen, type](std::string why, runtime_answer a) {
+                                     if (b->generation != gen || b->ph != phase::awaiting)
+                                       return;
+                                     if (!why.empty())
+                                       return lost(b, why);
+                                     b->answer = a.too_large ? fmt::format("The action produced a response larger than {} bytes.",
+                                                                           cfg.max_response_bytes)
+                                                             : interpret(type, a.status, a.body);
+                                     settle(b);
+                                   });
   }
 
   // The runtime closed or refused the connection: it is broken; if it is dying, its exit says how.
