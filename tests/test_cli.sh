@@ -14,6 +14,7 @@ cli() {
   RC=$?
   OUT=$(cat "$DIR/cli.out")
   ERR=$(cat "$DIR/cli.err")
+  cat "$DIR/cli.err" >>"$DIR/cli-all.err"
 }
 # expect_cli NAME RC STDOUT_NEEDLE [STDERR_NEEDLE]
 expect_cli() {
@@ -262,4 +263,6 @@ else
 fi
 
 cli action delete hello; expect_cli "action delete hello" 0 "ok: deleted action hello"
+HITS=$(grep -E 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error: |SUMMARY: (Address|Undefined|Leak|Thread)' "$DIR/cli-all.err" | head -5)
+[[ -z $HITS ]] && ok "no sanitizer report in the output of any whisk run" || bad "sanitizer report in whisk's output" "$HITS"
 stop_node

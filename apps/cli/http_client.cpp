@@ -3,7 +3,12 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
+// GCC 12 with the sanitizers warns of an uninitialized optional inside Beast's response
+// parser (content_length_unchecked), a false positive in a header that is not ours
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/beast/http.hpp>
+#pragma GCC diagnostic pop
 #include <boost/url.hpp>
 #include <boost/url/src.hpp> // Boost.URL is compiled into this one translation unit
 #include <fmt/format.h>
