@@ -67,6 +67,40 @@ expect 404 'does not exist' "an action in a package that does not exist is 404"
 req DELETE "$API/packages/utils"
 expect 409 'not empty' "a package that holds actions is not deleted"
 
+# published packages of another namespace: readable, runnable and bindable; unpublished ones are not
+ADMIN="$(dirname "$NODE_BIN")/whisk-admin"
+OTHER_AUTH=$("$ADMIN" --data-dir="$DIR/data" user create other)
+oreq() { # as namespace 'other'
+  local out
+  out=$(curl -s -m 70 -u "$OTHER_AUTH" -X "$1" -H 'Content-Type: application/json' ${3:+--data-binary "$3"} -w '\n%{http_code}' "$2")
+  STATUS=${out##*$'\n'}
+  BODY=${out%$'\n'*}
+}
+OTHER="$APIHOST/api/v1/namespaces/other"
+oreq PUT "$OTHER/packages/shared" '{"publish":true,"parameters":[{"key":"owner","value":"other"}]}'
+oreq PUT "$OTHER/packages/private" '{}'
+for p in shared private; do
+  oreq PUT "$OTHER/actions/$p/hi" '{"exec":{"kind":"python:3","code":"def main(a): return {\"owner\": a.get(\"owner\"), \"x\": a.get(\"x\")}"}}'
+done
+req GET "$OTHER/packages/shared"
+[[ $STATUS == 200 && $(jpy '[a["name"] for a in d["actions"]]') == "['hi']" ]] && ok "another namespace's published package is readable" || bad "read published" "$STATUS $BODY"
+req GET "$OTHER/packages/private"
+[[ $STATUS == 403 ]] && ok "another namespace's unpublished package is not (403)" || bad "read unpublished" "$STATUS $BODY"
+req POST "$OTHER/actions/shared/hi?blocking=true&result=true" '{"x":1}'
+[[ $STATUS == 200 && $(jpy 'd["owner"], d["x"]') == "('other', 1)" ]] && ok "an action of a published package runs for another namespace" || bad "run published" "$STATUS $BODY"
+req POST "$OTHER/actions/private/hi?blocking=true" '{}'
+[[ $STATUS == 403 ]] && ok "an action of an unpublished package does not (403)" || bad "run unpublished" "$STATUS $BODY"
+req PUT "$OTHER/actions/shared/mine" '{"exec":{"kind":"python:3","code":"def main(a): return a"}}'
+[[ $STATUS == 403 ]] && ok "no one writes into another namespace's package" || bad "write foreign" "$STATUS $BODY"
+req PUT "$API/packages/theirs" '{"binding":{"namespace":"other","name":"shared"},"parameters":[{"key":"x","value":"bound"}]}'
+req POST "$API/actions/theirs/hi?blocking=true&result=true" '{}'
+[[ $STATUS == 200 && $(jpy 'd["owner"], d["x"]') == "('other', 'bound')" ]] && ok "a binding of another namespace's published package" || bad "foreign binding" "$STATUS $BODY"
+req PUT "$API/packages/theirs2" '{"binding":{"namespace":"other","name":"private"}}'
+[[ $STATUS == 403 ]] && ok "a binding of an unpublished package is refused" || bad "foreign private binding" "$STATUS $BODY"
+req GET "$APIHOST/api/v1/namespaces/_/activations?name=hi&limit=5"
+oreq GET "$OTHER/activations?limit=50"
+[[ $(jpy 'len(d)') == 0 ]] && ok "the runs are the caller's activations, not the owner's" || bad "foreign records" "$BODY"
+
 # --- sequences ---
 py_action inc 'def main(a): return {"n": a.get("n", 0) + 1}'
 py_action double 'def main(a): return {"n": a["n"] * 2}'
@@ -170,7 +204,6 @@ req POST "$API/triggers/t1" '{}'
 expect 404 'does not exist' "a deleted trigger cannot be fired"
 
 # --- limits and throttles (whisk-admin sets them on the running node's store) ---
-ADMIN="$(dirname "$NODE_BIN")/whisk-admin"
 req GET "$API/limits"
 expect 200 '{}' "GET limits of a namespace without limits is {}"
 # a per-minute count must not straddle a minute boundary: start early in a minute
