@@ -45,7 +45,8 @@ cli action invoke a b; expect_cli "an extra argument is a usage error (exit 2)" 
 cli action invoke a -p onlykey; expect_cli "-p without a value is a usage error" 2 "" "KEY VALUE"
 cli action list; expect_cli "no API host configured: exit 1 and what to do" 1 "" "whisk property set --apihost"
 
-start_node --stem-cells=none
+# --blocking-wait: a blocking invoke of a slow action ends in 202 within the test's time
+start_node --stem-cells=none --blocking-wait=4000
 
 # --- properties ---
 PROPS="$DIR/props"
@@ -177,6 +178,12 @@ cli action invoke fail -r
 expect_cli "a failing action: exit 246 (502), its error result on stdout, the error on stderr" 246 '"error"' "error: The action 'fail' failed: "
 [[ $ERR == *boom* ]] && ok "the failure names the action's error" || bad "failure message" "$ERR"
 cli action invoke fail -b; expect_cli "a failing action with --blocking prints its record" 246 '"success": false'
+cat >"$DIR/slow.js" <<'JS'
+function main() { return new Promise(r => setTimeout(() => r({slept: true}), 6000)); }
+JS
+cli action create slow "$DIR/slow.js"
+cli action invoke slow -r
+expect_cli "a blocking invoke that outlives the node's wait: exit 202 and the id to look up later" 202 "ok: invoked /_/slow, but the request has not yet finished, with id "
 cli action get missing
 expect_cli "action get of a missing action: exit 148 (404) and the API's message" 148 "" "error: Unable to get action 'missing': The requested resource does not exist. (code "
 cli action invoke missing; expect_cli "invoking a missing action: exit 148" 148 "" "error: Unable to invoke action 'missing': The requested resource does not exist."
@@ -188,6 +195,11 @@ cli action list --apihost http://127.0.0.1:1; expect_cli "no server at the API h
 cli action list --apihost https://127.0.0.1:1; expect_cli "an https API host is refused plainly" 1 "" "https"
 cli action create 'bad name!' "$DIR/hello.js"; expect_cli "an invalid name: the API's 400 (exit 144)" 144 "" "is not valid"
 
+cli -d action get 'we ird?x=1#y'
+[[ $ERR == *"REQUEST: GET $APIHOST/api/v1/namespaces/_/actions/we%20ird%3Fx=1%23y"$'\n'* && $RC == 144 ]] \
+  && ok "a name is one percent-encoded path segment (-d shows the request)" || bad "name encoding" "rc $RC: $ERR"
+cli -d activation list 'a&b=c' --limit 1
+[[ $ERR == *"/activations?limit=1&name=a%26b=c"* && $RC == 0 ]] && ok "query values are percent-encoded (an & in a value cannot start a parameter)" || bad "query encoding" "rc $RC: $ERR"
 cli action delete sum; expect_cli "action delete" 0 "ok: deleted action sum"
 cli action get sum; expect_cli "a deleted action is gone" 148 ""
 
