@@ -166,7 +166,19 @@ if [[ $(raw_status "$WEB_URL.json" -u "$AUTH") == 404 ]]; then
   echo "skip - calling the URL of action get --url (this node does not serve web actions yet)"
 else
   [[ ${WEB##*$'\n'} == 200 && $WEB == *'"hello web"'* ]] && ok "the URL of action get --url calls the web action" || bad "web URL call" "${WEB:0:300}"
+  cli action update hello --web-secure s3cret; expect_cli "action update --web-secure SECRET" 0 "ok: updated action hello"
+  [[ $(raw_status "$WEB_URL.json") == 401 && $(raw_status "$WEB_URL.json" -H 'X-Require-Whisk-Auth: s3cret') == 200 ]] \
+    && ok "--web-secure: the web action wants its secret" || bad "--web-secure" "$(raw_status "$WEB_URL.json")"
+  cli action update hello --web-secure false; expect_cli "action update --web-secure false" 0 "ok: updated action hello"
+  [[ $(raw_status "$WEB_URL.json") == 200 ]] && ok "--web-secure false: no secret needed again" || bad "--web-secure false" "$(raw_status "$WEB_URL.json")"
 fi
+cli action update hello --web raw; cli action get hello annotations; body_of
+[[ $(opy "sorted((a['key'], a['value']) for a in d if a['key'] in ('web-export', 'raw-http'))") == "[('raw-http', True), ('web-export', True)]" ]] \
+  && ok "--web raw annotates raw-http" || bad "--web raw" "$OUT"
+cli action update hello --web false; cli action get hello annotations; body_of
+[[ $(opy "sorted((a['key'], a['value']) for a in d if a['key'] in ('web-export', 'raw-http'))") == "[('raw-http', False), ('web-export', False)]" ]] \
+  && ok "--web false turns it off" || bad "--web false" "$OUT"
+cli action update hello --web maybe; expect_cli "--web with another value is a usage error" 2 "" "--web takes true, false or raw"
 cli action update hello --timeout abc; expect_cli "a limit that is not a number is a usage error" 2 "" "--timeout needs a positive whole number"
 
 # errors: the action's own, unknown entities, bad credentials, no server
