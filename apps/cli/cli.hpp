@@ -52,8 +52,8 @@ struct context {
   std::ostream& out;
   std::ostream& err;
 
-  // A client for the configured host; prints the error and returns nullopt-like false
-  // when APIHOST or AUTH is missing or unusable.
+  // A client for the configured host into `into`; false (with the error printed) when
+  // APIHOST or AUTH is missing or unusable.
   bool client(api_client& into, bool need_auth = true);
 
   // One API call. 2xx: `reply` holds the parsed body (null when empty) and 0 is returned.
