@@ -10,7 +10,6 @@
 #include <boost/beast/http.hpp>
 #pragma GCC diagnostic pop
 #include <boost/url.hpp>
-#include <boost/url/src.hpp> // Boost.URL is compiled into this one translation unit
 #include <fmt/format.h>
 #include <iostream>
 #include <sodium.h>

@@ -1,6 +1,7 @@
 #pragma once
 // A request as the REST layer's files see it: its route and query parameters.
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,9 +10,17 @@
 
 namespace whisk::api {
 
-// A path's segments, each URL-decoded; empty segments are skipped.
-std::vector<std::string> split_path(std::string_view path);
-// A query string's parameters, URL-decoded ('+' is a space); the last of a repeated key wins.
+// A request target (Boost.URL): its path segments, decoded, empty ones skipped; its query
+// parameters, decoded ('+' is a space), the last of a repeated key winning; the raw query.
+struct target_parts {
+  std::vector<std::string> segments;
+  std::map<std::string, std::string> query;
+  std::string raw_query;
+  bool trailing_slash = false;
+};
+// none: not a valid origin-form target (bad percent-encoding, ...)
+std::optional<target_parts> parse_target(std::string_view target);
+// A query string (or a form body) as parameters, as above; an invalid one has none.
 std::map<std::string, std::string> parse_query(std::string_view q);
 
 // ?key, ?key=true and ?key=1 are true

@@ -15,36 +15,6 @@ constexpr const char* not_found_message = "The requested resource does not exist
 
 } // namespace
 
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i <= path.size()) {
-    auto j = path.find('/', i);
-    if (j == std::string_view::npos)
-      j = path.size();
-    if (j > i)
-      out.push_back(http::url_decode(path.substr(i, j - i)));
-    i = j + 1;
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parse_query(std::string_view q) {
-  std::map<std::string, std::string> out;
-  std::size_t i = 0;
-  while (i < q.size()) {
-    auto j = q.find('&', i);
-    if (j == std::string_view::npos)
-      j = q.size();
-    auto kv = q.substr(i, j - i);
-    auto eq = kv.find('=');
-    if (!kv.empty())
-      out[http::url_decode(kv.substr(0, eq), true)] = eq == std::string_view::npos ? "" : http::url_decode(kv.substr(eq + 1), true);
-    i = j + 1;
-  }
-  return out;
-}
-
 namespace {
 
 expected<std::int64_t> number(const std::map<std::string, std::string>& q, const char* key, std::int64_t fallback,
@@ -129,13 +99,15 @@ http::response rest_api::missing() const {
 }
 
 void rest_api::handle(const http::request& req, const http::responder& respond, const invoke_hook& invoke) {
-  auto qpos = req.target.find('?');
-  std::string_view path = std::string_view(req.target).substr(0, qpos);
+  auto target = parse_target(req.target);
+  if (!target) {
+    respond(error(400, "The request URL is malformed."));
+    return;
+  }
   route r;
   r.method = req.method;
-  if (qpos != std::string::npos)
-    r.query = parse_query(std::string_view(req.target).substr(qpos + 1));
-  auto parts = split_path(path);
+  r.query = std::move(target->query);
+  auto& parts = target->segments;
 
   if (parts.size() == 1 && parts[0] == "ping" && req.method == "GET") {
     respond(json_response(200, json::object{{"status", "ok"}}));
@@ -146,7 +118,7 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
     return;
   }
   if (parts.size() >= 3 && parts[2] == "web") { // no key needed, unless the action asks for one
-    web(req, parts, invoke, respond);
+    web(req, parts, target->raw_query, invoke, respond);
     return;
   }
   if (parts.size() == 2) {
@@ -181,7 +153,7 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
   r.parts.assign(parts.begin() + 4, parts.end());
   r.ns = ns;
   r.foreign = ns != caller->name;
-  r.trailing_slash = path.size() > 1 && path.back() == '/';
+  r.trailing_slash = target->trailing_slash;
   // another namespace: only what its published packages offer (read a package, read or run its actions)
   bool published_path = !r.parts.empty() && ((r.parts[0] == "packages" && r.parts.size() == 2 && req.method == "GET") ||
                                               (r.parts[0] == "actions" && r.parts.size() == 3 &&
@@ -362,7 +334,12 @@ http::response rest_api::activations(const route& r, const caller_info& caller) 
     activation_query q;
     q.ns = caller.name;
     if (auto i = r.query.find("name"); i != r.query.end()) { // "action", "pkg/action", "[/]ns/[pkg/]action"
-      auto parts = split_path(i->second);
+      std::vector<std::string> parts;
+      for (std::size_t b = 0, e; b <= i->second.size(); b = e + 1) {
+        e = std::min(i->second.find('/', b), i->second.size());
+        if (e > b)
+          parts.push_back(i->second.substr(b, e - b));
+      }
       if (parts.size() == 3 || (parts.size() == 2 && (i->second[0] == '/' || parts[0] == caller.name)))
         parts.erase(parts.begin()); // the namespace: the caller's anyway
       for (auto& p : parts)

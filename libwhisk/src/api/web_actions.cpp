@@ -135,8 +135,8 @@ http::response json_error_of(const activation& a) {
   return rest_api::json_response(400, body);
 }
 
-void rest_api::web(const http::request& req, const std::vector<std::string>& parts, const invoke_hook& invoke,
-                   const http::responder& respond) {
+void rest_api::web(const http::request& req, const std::vector<std::string>& parts, const std::string& raw_query,
+                   const invoke_hook& invoke, const http::responder& respond) {
   // parts: api v1 web {ns} {pkg} {action.ext} [projection...]
   if (parts.size() < 6) {
     respond(error(404, not_found_message));
@@ -192,8 +192,6 @@ void rest_api::web(const http::request& req, const std::vector<std::string>& par
       }
     }
   }
-  auto qpos = req.target.find('?');
-  std::string raw_query = qpos == std::string::npos ? "" : req.target.substr(qpos + 1);
   json::value params = json::object{};
   bool raw = annotation_true(annotations, "raw-http");
   if (raw) {

@@ -109,8 +109,8 @@ private:
   http::response rules(const route& r, const http::request& req, const caller_info& caller);
   // 429 when `ns` went over a per-minute limit (counted here: per controller); else none.
   std::optional<http::response> throttled(const std::string& ns, bool fire);
-  void web(const http::request& req, const std::vector<std::string>& parts, const invoke_hook& invoke,
-           const http::responder& respond);
+  void web(const http::request& req, const std::vector<std::string>& parts, const std::string& raw_query,
+           const invoke_hook& invoke, const http::responder& respond);
 
   store& store_;
   rest_config cfg_;
