@@ -1,4 +1,5 @@
 // Integration tests of the process backend: real runtimes, namespaces, cgroups, freezer.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -470,6 +471,7 @@ TEST_CASE("nodejs concurrency: each run has its own log limit and overlong lines
     async function main(p) {
       await new Promise(r => setTimeout(r, 50));
       if (p.big) console.log('x'.repeat(p.big));
+      for (let k = 0; k < (p.pieces || 0); k++) process.stdout.write('y'.repeat(10000)); // no newline
       for (let k = 0; k < p.lines; k++) console.log('line', k, 'of run', p.i);
       return {i: p.i};
     })", 4).kind == outcome_kind::ok);
@@ -477,6 +479,7 @@ TEST_CASE("nodejs concurrency: each run has its own log limit and overlong lines
   batch.start(b, id, json::object{{"i", 1}, {"lines", 100}}, 10000, 500);            // cut at 500 bytes
   batch.start(b, id, json::object{{"i", 2}, {"lines", 3}}, 10000, 500);              // fits
   batch.start(b, id, json::object{{"i", 3}, {"lines", 1}, {"big", 1500000}}, 10000, 4 << 20); // longer than the host's 1 MB line buffer
+  batch.start(b, id, json::object{{"i", 4}, {"lines", 1}, {"pieces", 20}}, 10000, 4 << 20);   // 200 KB written without a newline
   auto r = batch.get();
   REQUIRE(r[0].kind == outcome_kind::ok);
   CHECK(r[0].logs.size() < 100);
@@ -489,6 +492,12 @@ TEST_CASE("nodejs concurrency: each run has its own log limit and overlong lines
       xs += t.size() - std::string("stdout: ").size();
   CHECK(xs == 1500000); // in chunks, all of it, and only in its own run
   CHECK(texts(r[2]).back() == "stdout: line 0 of run 3");
+  REQUIRE(r[3].kind == outcome_kind::ok);
+  std::size_t ys = 0;
+  for (auto& t : texts(r[3]))
+    ys += static_cast<std::size_t>(std::count(t.begin(), t.end(), 'y'));
+  CHECK(ys == 200000);
+  CHECK(texts(r[3]).back().find("line 0 of run 4") != std::string::npos);
   destroy(b, id);
 }
 

@@ -88,8 +88,10 @@ function tagStream(stream, key) {
     const a = active() || outside;
     if (typeof chunk !== 'string') chunk = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
     else if (encoding && !/^utf-?8$/i.test(encoding)) chunk = Buffer.from(chunk, encoding).toString('utf8');
-    const text = a[key] + chunk, end = text.lastIndexOf('\n');
-    if (end < 0) { a[key] = text; if (cb) process.nextTick(cb); return true; } // a line in the making
+    const text = a[key] + chunk;
+    let end = text.lastIndexOf('\n');
+    if (end < 0 && text.length < 65536) { a[key] = text; if (cb) process.nextTick(cb); return true; } // a line in the making
+    if (end < 0) end = text.length; // (a line that never ends: out once past 64 KB)
     a[key] = text.slice(end + 1);
     const lines = text.slice(0, end);
     return write(a.tag === '' ? lines + '\n' : a.tag + lines.split('\n').join('\n' + a.tag) + '\n', cb);
