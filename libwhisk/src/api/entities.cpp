@@ -210,12 +210,7 @@ invocation rest_api::make_invocation(std::shared_ptr<const resolved_action> r, c
     inv.api_key = caller.uuid + ":" + caller.key;
   inv.activation_id = new_activation_id();
   inv.received_ms = now_ms();
-  if (auto l = find_entity("limits", caller.name, "limits"); l || cfg_.default_limits.concurrent_invocations > 0) {
-    inv.concurrent_limit = cfg_.default_limits.concurrent_invocations;
-    if (l)
-      if (auto own = limits_from_json(*l); own && l->find("concurrentInvocations"))
-        inv.concurrent_limit = own->concurrent_invocations;
-  }
+  inv.concurrent_limit = merged_limits(find_entity("limits", caller.name, "limits"), cfg_.default_limits).concurrent_invocations;
   return inv;
 }
 

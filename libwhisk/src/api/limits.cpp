@@ -45,28 +45,25 @@ json::value to_json(const namespace_limits& l) {
   return out;
 }
 
-namespace_limits limits_of(store& s, const std::string& ns, const namespace_limits& defaults) {
-  auto doc = s.get_entity("limits", ns, "limits");
-  if (!doc)
+namespace_limits merged_limits(const std::optional<json::value>& own_doc, const namespace_limits& defaults) {
+  if (!own_doc)
     return defaults;
-  auto own = limits_from_json(*doc);
+  auto own = limits_from_json(*own_doc);
   if (!own)
     return defaults;
   namespace_limits out = defaults;
   for (auto& [name, field] : fields)
-    if (doc->find(name))
+    if (own_doc->find(name))
       out.*field = (*own).*field;
   return out;
 }
 
+namespace_limits limits_of(store& s, const std::string& ns, const namespace_limits& defaults) {
+  return merged_limits(s.get_entity("limits", ns, "limits"), defaults);
+}
+
 std::optional<http::response> rest_api::throttled(const std::string& ns, bool fire) {
-  auto doc = find_entity("limits", ns, "limits");
-  namespace_limits l = cfg_.default_limits;
-  if (doc)
-    if (auto own = limits_from_json(*doc))
-      for (auto& [name, field] : fields)
-        if (doc->find(name))
-          l.*field = (*own).*field;
+  auto l = merged_limits(find_entity("limits", ns, "limits"), cfg_.default_limits);
   auto allowed = fire ? l.fires_per_minute : l.invocations_per_minute;
   if (allowed <= 0)
     return std::nullopt;

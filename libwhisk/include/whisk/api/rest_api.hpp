@@ -53,7 +53,8 @@ struct namespace_limits {
 // {"concurrentInvocations", "invocationsPerMinute", "firesPerMinute"}: numbers >= 0, others refused.
 expected<namespace_limits> limits_from_json(const json::value& doc);
 json::value to_json(const namespace_limits& l);
-// The limits a namespace has: its own (whisk-admin limits set) over the node's defaults.
+// The limits a namespace has: its own (whisk-admin limits set; a stored document) over the node's defaults.
+namespace_limits merged_limits(const std::optional<json::value>& own_doc, const namespace_limits& defaults);
 namespace_limits limits_of(store& s, const std::string& ns, const namespace_limits& defaults);
 
 using invoke_hook = std::function<void(invocation, http::responder)>;
