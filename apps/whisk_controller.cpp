@@ -10,6 +10,7 @@
 
 #include "whisk/actors/cluster.hpp"
 #include "whisk/actors/front.hpp"
+#include "whisk/container/runtime_manifest.hpp"
 #include "whisk/log.hpp"
 
 using namespace whisk;
@@ -24,6 +25,7 @@ struct controller_options : caf::actor_system_config {
   std::int64_t lease_idle = 500;
   std::int64_t lease_grace = 2000;
   std::int64_t max_queue = 1000;
+  std::string runtimes;
 
   controller_options() {
     front.add_to(custom_options_);
@@ -35,7 +37,8 @@ struct controller_options : caf::actor_system_config {
         .add(requisition_wait, "requisition-wait", "ms a run may wait for a container before 429 (default: 10000)")
         .add(lease_idle, "lease-idle", "ms a lease is idle before the scheduler hears it is free (default: 500)")
         .add(lease_grace, "lease-grace", "ms a lease is idle before it is given back to the scheduler (default: 2000)")
-        .add(max_queue, "max-queue", "runs that may wait for containers before 429s (default: 1000)");
+        .add(max_queue, "max-queue", "runs that may wait for containers before 429s (default: 1000)")
+        .add(runtimes, "runtimes", "the agents' runtime manifest (JSON): its kinds are accepted for actions here too");
     load<caf::io::middleman>();
     whisk::add_message_types(*this);
     configure_remoting(*this);
@@ -59,6 +62,17 @@ int run(caf::actor_system& sys, const controller_options& o, const sigset_t& sig
       o.max_queue < 0) {
     log_error("invalid option: check --name, --requisition-wait, --lease-idle, --lease-grace and --max-queue (see --help)");
     return 2;
+  }
+  if (!o.runtimes.empty()) { // the kinds only: the agents run them
+    auto m = container::load_runtime_manifest(o.runtimes);
+    if (!m) {
+      log_error("invalid option: --runtimes: {}", m.err().message);
+      return 2;
+    }
+    if (auto ok = container::register_manifest_kinds(*m); !ok) {
+      log_error("invalid option: --runtimes: {}", ok.err().message);
+      return 2;
+    }
   }
   cfg.name = o.name;
   cfg.requisition_wait = std::chrono::milliseconds(o.requisition_wait);

@@ -16,7 +16,7 @@ DEBIAN_FRONTEND=noninteractive dpkg -i "$deb"
 dpkg -s whisk | grep -q '^Status: install ok installed' || fail "whisk is not installed"
 
 for f in /usr/bin/whisk-node /usr/bin/whisk-agent /usr/bin/whisk-scheduler /usr/bin/whisk-controller \
-         /usr/bin/whisk-admin /usr/bin/whisk-sim /lib/systemd/system/whisk-node.service /etc/whisk/whisk-node.ini; do
+         /usr/bin/whisk-admin /usr/bin/whisk-sim /usr/bin/whisk /lib/systemd/system/whisk-node.service /etc/whisk/whisk-node.ini; do
   [[ -e $f ]] || fail "$f is missing"
 done
 dpkg-query -W -f='${Conffiles}\n' whisk | grep -q /etc/whisk/whisk-node.ini || fail "whisk-node.ini is not a conffile"
