@@ -160,6 +160,25 @@ aid=$(invoke "$C1" who | jpy "print(d['activationId'])" 2>/dev/null)
 r=$(curl -s -m 5 -u "$AUTH" "$C2/api/v1/namespaces/_/activations/$aid")
 [[ $(echo "$r" | jpy "print(d['activationId'])" 2>/dev/null) == "$aid" ]] && ok "an activation run through c1 is read through c2 (shared store)" || bad "shared activation records" "$r"
 
+# a sequence and a trigger's rule through a controller of the cluster: each component runs on an agent
+put_action "$C1" inc 'function main(p) { return { n: (p.n || 0) + 1 }; }' >/dev/null
+curl -s -m 10 -u "$AUTH" -X PUT -H 'Content-Type: application/json' "$C1/api/v1/namespaces/_/actions/inc3" \
+  -d '{"exec":{"kind":"sequence","components":["/_/inc","/_/inc","/_/inc"]}}' -o /dev/null
+r=$(curl -s -m 30 -u "$AUTH" -X POST -H 'Content-Type: application/json' "$C1/api/v1/namespaces/_/actions/inc3?blocking=true" -d '{"n":1}')
+[[ $(echo "$r" | jpy "print(d['response']['result']['n'], len(d['logs']))" 2>/dev/null) == "4 3" ]] &&
+  ok "a sequence of three actions runs through the cluster (result 4, three component records)" || bad "sequence through the cluster" "$r"
+curl -s -m 10 -u "$AUTH" -X PUT "$C2/api/v1/namespaces/_/triggers/tick" -d '{}' -o /dev/null
+curl -s -m 10 -u "$AUTH" -X PUT -H 'Content-Type: application/json' "$C2/api/v1/namespaces/_/rules/ontick" -d '{"trigger":"tick","action":"inc"}' -o /dev/null
+taid=$(curl -s -m 10 -u "$AUTH" -X POST -H 'Content-Type: application/json' "$C2/api/v1/namespaces/_/triggers/tick" -d '{"n":41}' | jpy "print(d['activationId'])" 2>/dev/null)
+raid=$(curl -s -m 5 -u "$AUTH" "$C1/api/v1/namespaces/_/activations/$taid" | jpy "print(json.loads(d['logs'][0])['activationId'])" 2>/dev/null)
+got=""
+for _ in $(seq 100); do
+  got=$(curl -s -m 5 -u "$AUTH" "$C1/api/v1/namespaces/_/activations/$raid" | jpy "print(d['response']['result']['n'])" 2>/dev/null)
+  [[ -n "$got" ]] && break
+  sleep 0.1
+done
+[[ $got == 42 ]] && ok "a trigger fired through c2 runs its rule's action on an agent (n 42, read through c1)" || bad "trigger through the cluster" "$taid $raid $got"
+
 # --- the agent's operator routes ----------------------------------------------------------
 agent_http() { grep -o "whisk-agent $1 listening on [^ ]* (http http://127.0.0.1:[0-9]*" "$DIR/$1.log" | tail -1 | grep -o 'http://127.0.0.1:[0-9]*$'; }
 freezer_root() { sed -n 's/.*freezer=\([^ ]*\) .*/\1/p' "$DIR/$1.log" | tail -1; }
