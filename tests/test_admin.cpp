@@ -49,7 +49,7 @@ admin_run run_admin(std::vector<std::string> args) {
 // One request through rest_api::handle; invokes are refused (none of these tests runs code).
 http::response call(api::rest_api& api, const std::string& method, const std::string& target, const std::string& auth,
                     const std::string& body = "") {
-  http::request req{method, target, basic(auth), "application/json", body};
+  http::request req{method, target, basic(auth), "application/json", body, {}, {}};
   http::response out;
   bool answered = false;
   api.handle(req, [&](http::response r) { out = std::move(r); answered = true; },
