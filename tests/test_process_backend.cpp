@@ -591,3 +591,26 @@ TEST_CASE("runs that may not go side by side stay one after another") {
     destroy(b, id);
   }
 }
+
+TEST_CASE("nodejs concurrency: a runtime that exits mid-run answers every run in flight with its own logs") {
+  process_backend b{test_config()};
+  auto id = create(b, "nodejs:20");
+  REQUIRE(init_concurrent(b, id, R"(
+    async function main(p) {
+      console.log('started', p.i);
+      await new Promise(r => setTimeout(r, p.ms));
+      if (p.exit) { console.log('leaving', p.i); process.exit(7); }
+      return {i: p.i};
+    })", 4).kind == outcome_kind::ok);
+  run_batch batch;
+  batch.start(b, id, json::object{{"i", 1}, {"ms", 100}, {"exit", true}});
+  batch.start(b, id, json::object{{"i", 2}, {"ms", 5000}});
+  auto r = batch.get();
+  for (int i = 0; i < 2; ++i) {
+    CHECK(r[i].kind == outcome_kind::exited);
+    CHECK(r[i].output == "the runtime exited with status 7");
+  }
+  CHECK(texts(r[0]) == std::vector<std::string>{"stdout: started 1", "stdout: leaving 1"});
+  CHECK(texts(r[1]) == std::vector<std::string>{"stdout: started 2"});
+  destroy(b, id);
+}
