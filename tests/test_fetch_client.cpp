@@ -78,6 +78,18 @@ TEST_CASE("fetch client: loopback is refused under the default policy after reso
   CHECK_THAT(fetch_now(c, "file:///etc/passwd").error, Catch::Contains("not an http or https URL"));
 }
 
+TEST_CASE("fetch client: every redirect is checked against the policy again") {
+  http_test_server server;
+  fetch_client c(loopback_allowed(), {}); // 127.0.0.1 only: 127.0.0.2 is loopback like any other
+  auto hop = fetch_now(c, server.url("/to/" + server.url("/json")));
+  CHECK(hop.body == R"({"hello":"world"})");
+  auto refused = fetch_now(c, server.url("/to/http://127.0.0.2:" + std::to_string(server.port()) + "/json"));
+  CHECK_THAT(refused.error, Catch::Contains("127.0.0.2 (127.0.0.2) is refused by the network policy"));
+  auto metadata = fetch_now(c, server.url("/to/http://169.254.169.254/latest/meta-data/"));
+  CHECK_THAT(metadata.error, Catch::Contains("169.254.169.254 (169.254.169.254) is refused by the network policy"));
+  CHECK(server.requests() == 4); // the three first hops and the one allowed second hop
+}
+
 TEST_CASE("fetch client: sizes redirects and a silent server are bounded") {
   http_test_server server;
   fetch_limits limits;

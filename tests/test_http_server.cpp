@@ -177,6 +177,8 @@ void http_test_server::serve(int fd) {
         send_all(fd, response(200, "OK", R"({"redirects":"done"})"));
       else
         send_all(fd, response(302, "Found", "", "Location: /redirect/" + std::to_string(n - 1) + "\r\n"));
+    } else if (path.rfind("/to/", 0) == 0) {
+      send_all(fd, response(302, "Found", "", "Location: " + path.substr(4) + "\r\n"));
     } else if (path == "/loop") {
       send_all(fd, response(302, "Found", "", "Location: /loop\r\n"));
     } else if (path.rfind("/big/", 0) == 0) {

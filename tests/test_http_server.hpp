@@ -6,6 +6,7 @@
 //   /slow/<ms>          answers {"slept":<ms>} after <ms> milliseconds
 //   /redirect/<n>       302 to /redirect/<n-1>; /redirect/0 answers {"redirects":"done"}
 //   /loop               302 to itself, forever
+//   /to/<url>           302 to <url>
 //   /big/<bytes>        a body of <bytes> 'x'
 //   /huge-headers       a 1 MB header
 //   /never              reads the request, never answers

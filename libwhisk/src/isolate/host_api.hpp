@@ -1,6 +1,7 @@
 #pragma once
 // The host API of js:isolate functions: everything a function's code can reach outside its
-// isolate, in one place (host_api.cpp). Private to the isolate layer.
+// isolate, in one place (host_api.cpp, and the JS half in web_api_js.hpp). Private to the
+// isolate layer.
 //
 //   setTimeout / clearTimeout / setInterval / clearInterval   timers of the running call
 //   queueMicrotask                                             (JS, on Promise jobs)
