@@ -214,17 +214,22 @@ invocation rest_api::make_invocation(std::shared_ptr<const resolved_action> r, c
   return inv;
 }
 
+http::response rest_api::listing(const char* collection, const route& r) {
+  auto limit = number(r.query, "limit", 30, 0, 200);
+  auto skip = number(r.query, "skip", 0, 0, INT64_MAX);
+  if (!limit) return error(400, limit.err().message);
+  if (!skip) return error(400, skip.err().message);
+  json::array out;
+  for (auto& d : store_.list_entities(collection, r.ns, *limit == 0 ? 30 : *limit, *skip))
+    out.push_back(std::move(d));
+  if (out.empty() && !store_.read_failure().empty())
+    return store_unavailable();
+  return json_response(200, out);
+}
+
 http::response rest_api::packages(const route& r, const http::request& req, const caller_info& caller) {
-  if (r.parts.size() == 1) {
-    if (r.method != "GET")
-      return method_not_allowed();
-    json::array out;
-    for (auto& d : store_.list_entities("packages", r.ns, 200, 0))
-      out.push_back(std::move(d));
-    if (out.empty() && !store_.read_failure().empty())
-      return store_unavailable();
-    return json_response(200, out);
-  }
+  if (r.parts.size() == 1)
+    return r.method == "GET" ? listing("packages", r) : method_not_allowed();
   if (r.parts.size() != 2)
     return error(404, not_found_message);
   const auto& name = r.parts[1];
@@ -305,16 +310,8 @@ http::response rest_api::packages(const route& r, const http::request& req, cons
 }
 
 http::response rest_api::rules(const route& r, const http::request& req, const caller_info& caller) {
-  if (r.parts.size() == 1) {
-    if (r.method != "GET")
-      return method_not_allowed();
-    json::array out;
-    for (auto& d : store_.list_entities("rules", r.ns, 200, 0))
-      out.push_back(std::move(d));
-    if (out.empty() && !store_.read_failure().empty())
-      return store_unavailable();
-    return json_response(200, out);
-  }
+  if (r.parts.size() == 1)
+    return r.method == "GET" ? listing("rules", r) : method_not_allowed();
   if (r.parts.size() != 2)
     return error(404, not_found_message);
   const auto& name = r.parts[1];
@@ -400,16 +397,8 @@ http::response rest_api::rules(const route& r, const http::request& req, const c
 
 http::response rest_api::triggers(const route& r, const http::request& req, const caller_info& caller,
                                   const http::responder& respond, const invoke_hook& invoke, bool& answered) {
-  if (r.parts.size() == 1) {
-    if (r.method != "GET")
-      return method_not_allowed();
-    json::array out;
-    for (auto& d : store_.list_entities("triggers", r.ns, 200, 0))
-      out.push_back(std::move(d));
-    if (out.empty() && !store_.read_failure().empty())
-      return store_unavailable();
-    return json_response(200, out);
-  }
+  if (r.parts.size() == 1)
+    return r.method == "GET" ? listing("triggers", r) : method_not_allowed();
   if (r.parts.size() != 2)
     return error(404, not_found_message);
   const auto& name = r.parts[1];

@@ -23,6 +23,10 @@ std::optional<target_parts> parse_target(std::string_view target);
 // A query string (or a form body) as parameters, as above; an invalid one has none.
 std::map<std::string, std::string> parse_query(std::string_view q);
 
+// ?key as a number in [lo, hi] (absent or empty: fallback); bad_request naming the key otherwise
+expected<std::int64_t> number(const std::map<std::string, std::string>& q, const char* key, std::int64_t fallback,
+                              std::int64_t lo, std::int64_t hi);
+
 // ?key, ?key=true and ?key=1 are true
 inline bool flag(const std::map<std::string, std::string>& q, const char* key) {
   auto i = q.find(key);

@@ -15,8 +15,6 @@ constexpr const char* not_found_message = "The requested resource does not exist
 
 } // namespace
 
-namespace {
-
 expected<std::int64_t> number(const std::map<std::string, std::string>& q, const char* key, std::int64_t fallback,
                               std::int64_t lo, std::int64_t hi) {
   auto i = q.find(key);
@@ -30,7 +28,6 @@ expected<std::int64_t> number(const std::map<std::string, std::string>& q, const
 }
 
 
-} // namespace
 
 
 rest_api::rest_api(store& s, rest_config cfg)

@@ -104,6 +104,7 @@ private:
   http::response actions(const route& r, const http::request& req, const caller_info& caller,
                          const http::responder& respond, const invoke_hook& invoke, bool& answered);
   http::response activations(const route& r, const caller_info& caller);
+  http::response listing(const char* collection, const route& r); // ?limit (30, at most 200), ?skip
   http::response packages(const route& r, const http::request& req, const caller_info& caller);
   http::response triggers(const route& r, const http::request& req, const caller_info& caller,
                           const http::responder& respond, const invoke_hook& invoke, bool& answered);
