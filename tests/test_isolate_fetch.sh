@@ -4,8 +4,8 @@
 # (--isolate-fetch-allow), then the same action refused under the default network policy.
 source "$(dirname "$0")/rest_lib.sh"
 SERVER_PID=
-BEFORE_CLEANUP='[[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null'
-trap 'finish; exit $?' EXIT
+# the server goes first: finish waits for every background job, the server's 120 s included
+trap '[[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null; finish; exit $?' EXIT
 
 # the test server: one JSON document on 127.0.0.1, a port of its own choosing, 120 s at most
 timeout 120 python3 -c '
