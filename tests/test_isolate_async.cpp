@@ -270,6 +270,14 @@ TEST_CASE("isolate async: the Web API set works without the host beyond it") {
   CHECK(field("host_reach") == R"(["undefined","undefined","undefined","undefined",true])");
 }
 
+TEST_CASE("isolate async: structuredClone of a deeply nested value throws instead of overflowing the stack") {
+  auto r = compiled("function main() { let deep = []; for (let i = 0; i < 1e6; i++) deep = [deep]; "
+                    "try { structuredClone(deep); return {deep: 'cloned'}; } catch (e) { return {deep: e.name}; } }")
+               ->call("{}", 10000);
+  CHECK(r.status == call_status::ok);
+  CHECK(r.output == R"({"deep":"DataCloneError"})");
+}
+
 TEST_CASE("isolate async: fresh mode and a kept context wait on timers too") {
   auto fresh = call_in_new_isolate("async function main(p) { await new Promise(r => setTimeout(r, 20)); return {x: p.x}; }", "main",
                                    64, R"({"x":1})", 2000);
