@@ -10,6 +10,7 @@
 #include "whisk/container/routing_backend.hpp"
 #include "whisk/container/sim_backend.hpp"
 #ifdef WHISK_HAS_V8
+#include "whisk/isolate/fetch_client.hpp"
 #include "whisk/isolate/isolate_backend.hpp"
 #endif
 
@@ -104,6 +105,10 @@ std::string backend_options::check() const {
     return "--network must be isolated, none or host";
   if (isolate_workers < 0 || isolate_workers > 256 || isolate_cache < 1 || isolate_cache_mb < 16)
     return "--isolate-workers must be 0..256, --isolate-cache at least 1, --isolate-cache-mb at least 16";
+#ifdef WHISK_HAS_V8
+  if (auto ranges = isolate::parse_net_ranges(isolate_fetch_allow); !ranges)
+    return "--isolate-fetch-allow: " + ranges.err().message;
+#endif
   return {};
 }
 

@@ -27,6 +27,9 @@ poll 10 test -s "$DIR/port" || { bad "the test server did not start"; exit 1; }
 URL="http://127.0.0.1:$(cat "$DIR/port")/data.json"
 curl -s -m 5 "$URL" | grep -q 'test server' && ok "the test server answers" || bad "the test server answers"
 
+OUT=$(timeout 10 "$NODE_BIN" --port=0 --data-dir="$DIR/bad" --isolate-fetch-allow=127.0.0.1/99 2>&1)
+RC=$?
+[[ $RC == 2 && $OUT == *"--isolate-fetch-allow"*"no valid prefix length"* ]] && ok "a bad --isolate-fetch-allow stops whisk-node with exit 2 and the reason" || bad "bad --isolate-fetch-allow" "rc $RC: ${OUT: -300}"
 HELP=$(timeout 10 "$NODE_BIN" --help 2>&1)
 [[ $HELP == *"--isolate-fetch-allow"* ]] && ok "--help lists --isolate-fetch-allow" || bad "--help lists --isolate-fetch-allow"
 
