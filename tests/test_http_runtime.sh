@@ -50,7 +50,8 @@ OUT=$(timeout 20 "$NODE_BIN" --port=0 --data-dir="$DIR/bad-data" --runtimes="$DI
 RC=$?
 [[ $RC == 2 && $OUT == *"already known"* ]] && ok "a manifest cannot replace a built-in kind" || bad "built-in kind clash" "rc $RC: ${OUT: -300}"
 
-start_node --runtimes="$DIR/runtimes.json"
+# (a queueing budget for slow sanitizer builds: an invoke fired beside another must not be shed)
+start_node --runtimes="$DIR/runtimes.json" --queue-budget=5000
 check "the manifest's stem cell is started at boot (a pyhttp:1 runtime runs before any invoke)" poll 15 eval '(( $(runtime_procs) >= 1 ))'
 
 # --- validation knows the manifest's kinds; the family default resolves ---
@@ -161,7 +162,7 @@ m["runtimes"]["ownode"] = [{"kind": "ownode:20", "command": ["/usr/bin/node", "/
     "mounts": [{"source": sys.argv[2], "target": "/runtime"}], "workdir": "/runtime"}]
 json.dump(m, open(sys.argv[1], "w"))
 PY
-  start_node --runtimes="$DIR/runtimes.json" --stem-cells=none
+  start_node --runtimes="$DIR/runtimes.json" --stem-cells=none --queue-budget=5000
   put_action owhello "$(action ownode:20 'function main(p) { console.log("hi " + p.name); console.error("a warning"); return {greeting: "hello " + p.name, aid: process.env.__OW_ACTIVATION_ID}; }')"
   req POST "$API/actions/owhello?blocking=true" '{"name":"ow"}'
   [[ $(jpy "d['response']['result']['greeting']") == "hello ow" && $(jpy "d['response']['result']['aid'] == d['activationId']") == True &&
