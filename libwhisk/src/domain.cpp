@@ -64,6 +64,8 @@ expected<action_limits> parse_limits(const json::value* v, const action_limits& 
   return l;
 }
 
+} // namespace
+
 expected<json::value> parse_key_values(const json::value* v, const char* what) {
   if (!v || v->is_null())
     return json::value{json::array{}};
@@ -74,6 +76,8 @@ expected<json::value> parse_key_values(const json::value* v, const char* what) {
       return make_error(errc::bad_request, fmt::format("every entry of {} needs a string \"key\"", what));
   return *v;
 }
+
+namespace {
 
 // "/ns/name" or "/ns/pkg/name" (the namespace may be "_": the caller's, filled in by the API)
 bool is_qualified_name(const std::string& s) {
@@ -143,12 +147,16 @@ expected<exec_spec> parse_exec(const json::value* v) {
   return e;
 }
 
+} // namespace
+
 std::string bump_version(const std::string& v) {
   unsigned a = 0, b = 0, c = 0;
   if (std::sscanf(v.c_str(), "%u.%u.%u", &a, &b, &c) != 3)
     return "0.0.1";
   return fmt::format("{}.{}.{}", a, b, c + 1);
 }
+
+namespace {
 
 } // namespace
 

@@ -77,6 +77,10 @@ json::value to_json(const action& a, bool with_code = true);
 json::value limits_to_json(const action_limits& l);
 // Parameters as a JSON object (key -> value) for merging with invoke parameters.
 json::value parameters_object(const json::value& key_value_list);
+// A [{"key", "value"}] list as given (null or absent: []); bad_request naming `what` otherwise.
+expected<json::value> parse_key_values(const json::value* v, const char* what);
+// "1.2.3" -> "1.2.4" (anything else: "0.0.1"), as an update moves an entity's version.
+std::string bump_version(const std::string& v);
 bool is_valid_entity_name(const std::string& name);
 bool is_valid_identifier(const std::string& name);
 

@@ -33,21 +33,9 @@ void merge_key_values(json::value& into, const json::value* kv) {
 
 expected<json::value> key_values(const json::value& body, const char* field, const json::value* fallback) {
   auto* v = body.find(field);
-  if (!v || v->is_null())
-    return fallback ? *fallback : json::value{json::array{}};
-  if (!v->is_array())
-    return make_error(errc::bad_request, fmt::format("{} must be an array of {{\"key\", \"value\"}} objects", field));
-  for (auto& kv : v->as_array())
-    if (!kv.is_object() || !kv.find("key") || !kv.find("key")->is_string())
-      return make_error(errc::bad_request, fmt::format("every entry of {} needs a string \"key\"", field));
-  return *v;
-}
-
-std::string bumped(const std::string& v) {
-  unsigned a = 0, b = 0, c = 0;
-  if (std::sscanf(v.c_str(), "%u.%u.%u", &a, &b, &c) != 3)
-    return "0.0.1";
-  return fmt::format("{}.{}.{}", a, b, c + 1);
+  if ((!v || v->is_null()) && fallback)
+    return *fallback;
+  return parse_key_values(v, field);
 }
 
 // The common fields of a package or trigger document from a PUT body, over `old` (an update).
@@ -68,7 +56,7 @@ expected<json::value> entity_doc(const json::value& body, const std::string& ns,
     updated = std::max(updated, json::get_int(*old, "updated", 0) + 1);
   return json::value{json::object{{"namespace", ns},
                                   {"name", name},
-                                  {"version", old ? bumped(json::get_string(*old, "version", "0.0.1")) : "0.0.1"},
+                                  {"version", old ? bump_version(json::get_string(*old, "version", "0.0.1")) : "0.0.1"},
                                   {"publish", pub},
                                   {"parameters", std::move(*params)},
                                   {"annotations", std::move(*annotations)},
@@ -378,7 +366,7 @@ http::response rest_api::rules(const route& r, const http::request& req, const c
   json::value rule = json::object{
       {"namespace", r.ns},
       {"name", name},
-      {"version", doc ? bumped(json::get_string(*doc, "version", "0.0.1")) : "0.0.1"},
+      {"version", doc ? bump_version(json::get_string(*doc, "version", "0.0.1")) : "0.0.1"},
       {"publish", false},
       {"status", doc ? json::get_string(*doc, "status", "active") : "active"},
       {"trigger", json::object{{"path", (*t)[0]}, {"name", (*t)[2]}}},
