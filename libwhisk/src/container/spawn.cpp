@@ -1,7 +1,7 @@
-// Starting one runtime process: clone into new namespaces, wait until the parent has put
-// the child in its cgroup leaf, then its own root, privilege drop, seccomp and exec. After
-// clone the child runs system calls only (it is a copy of a multithreaded process): the
-// root plan and the seccomp program were prepared by the backend beforehand.
+// Starting one runtime process: clone into new namespaces; the child first moves itself into
+// its cgroup leaf, then its own root, privilege drop, seccomp and exec. After clone the child
+// runs system calls only (it is a copy of a multithreaded process): the root plan, the
+// seccomp program and the leaf's cgroup.procs files were prepared by the backend beforehand.
 #include "spawn.hpp"
 
 #include <cerrno>
@@ -11,7 +11,10 @@
 #include <fmt/format.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
+#include <initializer_list>
 #include <memory>
+#include <utility>
+#include <vector>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -34,7 +37,8 @@ constexpr unsigned at_recursive = 0x8000;
 
 // Everything the child needs, prepared before clone: after clone only system calls run.
 struct spawn_args {
-  int go_r, stdin_r, fd3_w, out_w, err_w;
+  const std::vector<std::pair<int, std::string>>* cgroup_procs; // open cgroup.procs of the leaf, and their paths
+  int stdin_r, fd3_w, out_w, err_w;
   const char* path;
   char* const* argv;
   char* const* envp;
@@ -53,17 +57,22 @@ void place_fd(int from, int to) {
     ::dup2(from, to);
 }
 
+// A raw write of `parts` to `fd` (no allocation after clone).
+void say(int fd, std::initializer_list<const char*> parts) {
+  char buf[512];
+  std::size_t n = 0;
+  for (const char* part : parts)
+    for (; *part && n < sizeof buf; ++part)
+      buf[n++] = *part;
+  ssize_t written = ::write(fd, buf, n);
+  (void)written;
+}
+
 // Says on the runtime's stderr which step failed (the start error carries it), then exits.
 // Only raw writes: no allocation after clone.
 [[noreturn]] void fail(int code, const char* step, const char* path = nullptr) {
   const char* err = ::strerrorname_np(errno);
-  char buf[512];
-  std::size_t n = 0;
-  for (const char* part : {"whisk sandbox: ", step, path ? " " : "", path ? path : "", ": ", err ? err : "?", "\n"})
-    for (; *part && n < sizeof buf; ++part)
-      buf[n++] = *part;
-  ssize_t written = ::write(2, buf, n);
-  (void)written;
+  say(2, {"whisk sandbox: ", step, path ? " " : "", path ? path : "", ": ", err ? err : "?", "\n"});
   ::_exit(code);
 }
 
@@ -138,9 +147,15 @@ void build_root(const spawn_args& a) {
 int child_main(void* raw) {
   auto* a = static_cast<spawn_args*>(raw);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL); // dies with whisk-node, even after SIGKILL (set again below)
-  char go = 0;
-  if (::read(a->go_r, &go, 1) != 1 || go != 'g') // the parent placed us in our cgroup
-    ::_exit(121);
+  // Into the leaf before anything else ("0": the writer). The first move of a process into a
+  // cgroup waits out an RCU grace period (7-15 ms measured here): the child waits, not the
+  // backend's I/O thread, and slirp4netns starts meanwhile. As when the parent moved it, a
+  // failed move is reported (on whisk-node's stderr, still fd 2 here) and the start goes on.
+  for (const auto& [fd, path] : *a->cgroup_procs)
+    if (::write(fd, "0", 1) != 1) {
+      const char* err = ::strerrorname_np(errno);
+      say(2, {"whisk sandbox: could not join ", path.c_str(), ": ", err ? err : "?", "\n"});
+    }
   place_fd(a->stdin_r, 0);
   place_fd(a->out_w, 1);
   place_fd(a->err_w, 2);
@@ -207,9 +222,9 @@ std::vector<char*> c_strings(std::vector<std::string>& xs) {
 expected<spawned_process> spawn_runtime(const spawn_request& req) { return spawn_runtime(req, spawn_extras{}); }
 
 expected<spawned_process> spawn_runtime(const spawn_request& req, const spawn_extras& extras) {
-  pipe_pair in, fd3, out, err, go;
-  if (!in.open() || !fd3.open() || !out.open() || !err.open() || !go.open()) {
-    for (auto* pp : {&in, &fd3, &out, &err, &go})
+  pipe_pair in, fd3, out, err;
+  if (!in.open() || !fd3.open() || !out.open() || !err.open()) {
+    for (auto* pp : {&in, &fd3, &out, &err})
       pp->close_both();
     return make_error(errc::internal, fmt::format("cannot create pipes: {}", std::strerror(errno)));
   }
@@ -225,7 +240,16 @@ expected<spawned_process> spawn_runtime(const spawn_request& req, const spawn_ex
   auto env_c = c_strings(env);
   std::string tmp_options = fmt::format("size={}m,mode=1777", req.tmp_size_mb);
   sock_fprog filter = req.filter.prog();
-  spawn_args args{go.r, in.r, fd3.w, out.w, err.w, req.cmd.path.c_str(), argv_c.data(), env_c.data(),
+  std::vector<std::pair<int, std::string>> cgroup_procs;
+  for (const auto& d : req.leaf.dirs()) {
+    auto path = d + "/cgroup.procs";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd >= 0)
+      cgroup_procs.emplace_back(fd, std::move(path));
+    else
+      log_warn("process backend: cannot open {}: {}; the runtime starts outside that cgroup", path, std::strerror(errno));
+  }
+  spawn_args args{&cgroup_procs, in.r, fd3.w, out.w, err.w, req.cmd.path.c_str(), argv_c.data(), env_c.data(),
                   tmp_options.c_str(), &req.root, &filter, req.last_cap, req.uid, req.gid, extras.workdir.c_str()};
   int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
   if (req.new_network)
@@ -234,21 +258,15 @@ expected<spawned_process> spawn_runtime(const spawn_request& req, const spawn_ex
   auto stack = std::make_unique<char[]>(stack_size);
   pid_t pid = ::clone(child_main, stack.get() + stack_size, flags, &args);
   int clone_errno = errno;
-  ::close(go.r);
+  for (auto& [fd, path] : cgroup_procs)
+    ::close(fd);
   ::close(in.r);
   ::close(fd3.w);
   if (pid < 0) {
     for (auto* pp : {&in, &fd3, &out, &err})
       pp->close_both();
-    ::close(go.w);
     return make_error(errc::internal, fmt::format("clone failed: {}", std::strerror(clone_errno)));
   }
-  if (!req.leaf.add_process(pid))
-    log_warn("process backend: could not place pid {} in every cgroup of {}", pid,
-             req.leaf.dirs().empty() ? "-" : req.leaf.dirs()[0]);
-  ssize_t sent = ::write(go.w, "g", 1); // the child may go on: it is in its cgroup
-  ::close(go.w);
-  (void)sent;
   spawned_process child;
   child.pid = pid;
   child.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
