@@ -24,13 +24,19 @@ scan_sanitizers() {
   [[ -z "$hits" ]] && ok "no sanitizer report in whisk-node's output" || bad "sanitizer report in whisk-node's output" "$hits"
 }
 
+# The EXIT trap's first call: $? is the script's exit status then.
 finish() {
+  local status=$?
   [[ -n "$PID" ]] && kill -KILL "$PID" 2>/dev/null
   wait 2>/dev/null
   scan_sanitizers
   [[ -n "${BEFORE_CLEANUP:-}" ]] && eval "$BEFORE_CLEANUP"
   [[ -n "${WHISK_TEST_KEEP:-}" ]] && cp "$DIR/node.log" "/tmp/whisk-test-node-$(basename "$0" .sh).log"
   rm -rf "$DIR"
+  if [[ $status != 0 ]]; then # an exit on the way (a server that did not start): never a pass
+    FAIL=$((FAIL + 1))
+    echo "FAIL - the script stopped early with exit status $status"
+  fi
   echo "$PASS passed, $FAIL failed"
   [[ $FAIL == 0 ]]
 }

@@ -24,6 +24,7 @@ poll() { # SECONDS COMMAND...: every 50 ms until it succeeds or the deadline pas
 }
 
 finish() {
+  local status=$?
   for role in "${!PIDS[@]}"; do
     kill -CONT "${PIDS[$role]}" 2>/dev/null
     kill -KILL "${PIDS[$role]}" 2>/dev/null
@@ -34,6 +35,10 @@ finish() {
   [[ -z "$hits" ]] && ok "no sanitizer report in any role's output" || bad "sanitizer report in a role's output" "$hits"
   [[ -n "${WHISK_TEST_KEEP:-}" ]] && mkdir -p /tmp/whisk-cluster-logs && cp "$DIR"/*.log /tmp/whisk-cluster-logs/
   rm -rf "$DIR"
+  if [[ $status != 0 ]]; then # an exit on the way (a server that did not start): never a pass
+    FAIL=$((FAIL + 1))
+    echo "FAIL - the script stopped early with exit status $status"
+  fi
   echo "$PASS passed, $FAIL failed"
   [[ $FAIL == 0 ]]
 }

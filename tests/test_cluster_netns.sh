@@ -65,7 +65,7 @@ poll 3 test -s "$DIR/probe.port"
 ip netns exec "wna1-$TAG" python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)' "$NET.1" "$(cat "$DIR/probe.port")" 2>/dev/null ||
   { kill $PROBE 2>/dev/null; skip "a namespace cannot connect to the bridge's address (a firewall?)"; }
 wait $PROBE
-trap 'cleanup; echo "$PASS passed, $FAIL failed"; [[ $FAIL == 0 ]]; exit $?' EXIT
+trap 'status=$?; cleanup; [[ $status == 0 ]] || bad "the script stopped early with exit status $status"; echo "$PASS passed, $FAIL failed"; [[ $FAIL == 0 ]]; exit $?' EXIT
 
 start() { # ROLE NEEDLE COMMAND...
   local role=$1 needle=$2

@@ -30,6 +30,7 @@ poll() { # SECONDS COMMAND...: every 50 ms until it succeeds or the deadline pas
 }
 
 finish() {
+  local status=$?
   for role in "${!PIDS[@]}"; do kill -KILL "${PIDS[$role]}" 2>/dev/null; done
   for role in "${!PIDS[@]}"; do wait "${PIDS[$role]}" 2>/dev/null; done
   local hits
@@ -39,6 +40,10 @@ finish() {
   [[ -n "${WHISK_TEST_KEEP:-}" ]] && mkdir -p /tmp/whisk-cluster-pg-logs && cp "$DIR"/*.log /tmp/whisk-cluster-pg-logs/
   pg_stop
   rm -rf "$DIR"
+  if [[ $status != 0 ]]; then # an exit on the way (a server that did not start): never a pass
+    FAIL=$((FAIL + 1))
+    echo "FAIL - the script stopped early with exit status $status"
+  fi
   echo "$PASS passed, $FAIL failed"
   [[ $FAIL == 0 ]]
 }

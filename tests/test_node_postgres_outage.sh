@@ -11,8 +11,9 @@ source "$(dirname "$0")/pg_lib.sh"
 pg_require
 source "$(dirname "$0")/rest_lib.sh"
 finish_all() {
-  local rc
-  ((FAIL > 0)) && { echo "--- PostgreSQL's log (tail)"; pg_log | tail -15; }
+  local rc status=$?
+  ((FAIL > 0 || status != 0)) && { echo "--- PostgreSQL's log (tail)"; pg_log | tail -15; }
+  (exit $status) # finish reads the script's exit status from $?
   finish # stops the node first
   rc=$?
   pg_stop

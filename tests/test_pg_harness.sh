@@ -24,8 +24,13 @@ poll() { # SECONDS COMMAND...
 ORPHAN_DIR=
 ORPHAN_DIR2=
 finish() {
+  local status=$?
   pg_stop
   for d in "$ORPHAN_DIR" "$ORPHAN_DIR2"; do [[ -n $d && -d $d ]] && PG_DIR=$d pg_stop; done
+  if [[ $status != 0 ]]; then # an exit on the way (a server that did not start): never a pass
+    FAIL=$((FAIL + 1))
+    echo "FAIL - the script stopped early with exit status $status"
+  fi
   echo "$PASS passed, $FAIL failed"
   [[ $FAIL == 0 ]]
 }
