@@ -81,6 +81,7 @@ struct process_backend::impl {
       log_warn("process backend: removed {} container(s) left behind by an earlier run", leftovers);
     log_info("process backend: cgroups {}", tree.describe());
     thread = std::thread([this] {
+      pthread_setname_np(pthread_self(), "whisk.runtimes");
       // Every pipe write happens on this thread: a runtime that died must give EPIPE here,
       // not a SIGPIPE that kills the host process.
       sigset_t pipe_signal;

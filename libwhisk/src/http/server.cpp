@@ -6,6 +6,7 @@
 #include <boost/beast/version.hpp>
 #include <atomic>
 #include <cctype>
+#include <pthread.h>
 #include <thread>
 
 #include "whisk/log.hpp"
@@ -221,7 +222,10 @@ expected<std::uint16_t> server::start() {
   auto port = m.acceptor.local_endpoint().port();
   m.accept();
   for (int i = 0; i < std::max(1, m.cfg.threads); ++i)
-    m.threads.emplace_back([self = impl_] { self->io.run(); });
+    m.threads.emplace_back([self = impl_] {
+      pthread_setname_np(pthread_self(), "whisk.http");
+      self->io.run();
+    });
   return port;
 }
 

@@ -1,12 +1,17 @@
 #include "group_commit.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "whisk/log.hpp"
 
 namespace whisk {
 
-group_commit::group_commit(write_fn write) : write_(std::move(write)), thread_([this] { loop(); }) {}
+group_commit::group_commit(write_fn write) : write_(std::move(write)), thread_([this] {
+        pthread_setname_np(pthread_self(), "whisk.store");
+        loop();
+      }) {}
 
 group_commit::~group_commit() {
   {

@@ -8,6 +8,7 @@
 #include <deque>
 #include <optional>
 #include <fmt/format.h>
+#include <memory>
 #include <mutex>
 #include <sqlite3.h>
 #include <thread>
@@ -151,6 +152,7 @@ public:
 
   ~sqlite_store() override {
     writes_.reset(); // the last commits, then the writer thread ends
+    writer_statements_.reset();
     sqlite3_close(db_);
     sqlite3_close(writer_db_);
   }
@@ -382,37 +384,56 @@ public:
 private:
   // One transaction for the batch; empty on success, else what failed.
   std::string write_batch(const std::deque<pending_write>& batch) {
-    if (!exec(writer_db_, "BEGIN IMMEDIATE", false))
-      return sqlite3_errmsg(writer_db_);
-    statement record{writer_db_, "INSERT OR REPLACE INTO activations(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"};
-    statement stand_in{writer_db_, "INSERT OR REPLACE INTO accepted(id, ns, name, start, doc, owner) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"};
-    statement settled{writer_db_, "DELETE FROM accepted WHERE id = ?1"};
-    bool ok = true;
-    for (auto& w : batch) {
-      auto& a = w.a;
-      auto& st = w.accepted ? stand_in : record;
-      st.bind(1, a.activation_id).bind(2, a.ns).bind(3, listed_name(a)).bind(4, a.start_ms).bind(5, json::dump(to_json(a)));
-      if (w.accepted)
-        st.bind(6, owner_);
-      ok = st.step() == SQLITE_DONE;
+    // prepared once, on the writer's thread (preparing them per commit cost more than the
+    // inserts of a small batch); a failure to prepare is tried again at the next batch
+    if (!writer_statements_)
+      writer_statements_ = std::make_unique<writer_statements>(writer_db_);
+    auto& w = *writer_statements_;
+    if (!w.begin || !w.commit || !w.record || !w.stand_in || !w.settled) {
+      std::string why = sqlite3_errmsg(writer_db_);
+      writer_statements_.reset();
+      return why.empty() ? "cannot prepare the activation writes" : why;
+    }
+    auto once = [](statement& st) {
+      bool done = st.step() == SQLITE_DONE;
       st.reset();
-      if (ok && !w.accepted) {
-        settled.bind(1, a.activation_id);
-        ok = settled.step() == SQLITE_DONE;
-        settled.reset();
+      return done;
+    };
+    if (!once(w.begin))
+      return sqlite3_errmsg(writer_db_);
+    bool ok = true;
+    for (auto& item : batch) {
+      auto& a = item.a;
+      auto& st = item.accepted ? w.stand_in : w.record;
+      st.bind(1, a.activation_id).bind(2, a.ns).bind(3, listed_name(a)).bind(4, a.start_ms).bind(5, json::dump(to_json(a)));
+      if (item.accepted)
+        st.bind(6, owner_);
+      ok = once(st);
+      if (ok && !item.accepted) {
+        w.settled.bind(1, a.activation_id);
+        ok = once(w.settled);
       }
       if (!ok)
         break;
     }
-    if (ok && exec(writer_db_, "COMMIT", false))
+    if (ok && once(w.commit))
       return {};
     std::string why = sqlite3_errmsg(writer_db_);
     exec(writer_db_, "ROLLBACK", false);
     return why.empty() ? "unknown error" : why;
   }
 
+  struct writer_statements {
+    explicit writer_statements(sqlite3* db)
+        : begin{db, "BEGIN IMMEDIATE"}, commit{db, "COMMIT"}, record{db, "INSERT OR REPLACE INTO activations(id, ns, name, start, doc) VALUES(?1, ?2, ?3, ?4, ?5)"},
+          stand_in{db, "INSERT OR REPLACE INTO accepted(id, ns, name, start, doc, owner) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+          settled{db, "DELETE FROM accepted WHERE id = ?1"} {}
+    statement begin, commit, record, stand_in, settled;
+  };
+
   sqlite3* db_;
   sqlite3* writer_db_;
+  std::unique_ptr<writer_statements> writer_statements_; // the writer thread's only
   std::mutex db_mx_;
   std::string owner_; // of the stand-ins this store writes (see recover_accepted)
   shared_counter credentials_; // credentials_version()
