@@ -9,6 +9,15 @@
 
 namespace whisk {
 
+struct rest_state {
+  rest_state(store& s, const api::rest_config& cfg) : rest(s, cfg) {}
+  // Held by the REST worker while it handles a request (it may wait on the store); an HTTP
+  // thread only tries it, and hands the request to the worker when it is taken.
+  std::mutex mx;
+  api::rest_api rest;
+  std::atomic<std::int64_t> on_http_thread{0}; // requests handle_cached() answered or invoked on an HTTP thread
+};
+
 namespace {
 
 using deadline_map = std::multimap<caf::actor_clock::time_point, std::string>;
@@ -59,6 +68,7 @@ struct controller_state {
   std::int64_t refused_in_flight = 0; // invokes answered 429 at the in-flight bound
   // invokes answered 429: they waited out the budget before the REST worker took them
   std::shared_ptr<std::atomic<std::int64_t>> shed_on_arrival;
+  std::shared_ptr<rest_state> api; // (for its count of invokes taken on HTTP threads)
 };
 
 using self_ptr = controller_actor::stateful_pointer<controller_state>;
@@ -466,6 +476,8 @@ void answer_metrics(self_ptr self, http::responder respond) {
             counter("runs_shed_total", "Runs refused after waiting out the queueing budget", p.shed);
             counter("invokes_shed_total", "Invokes refused: they waited out the queueing budget before the controller",
                     self->state.shed_on_arrival->load());
+            counter("rest_on_http_thread_total", "Invokes (or their refusals) handled from the REST caches on an HTTP thread, not the REST worker",
+                    self->state.api ? self->state.api->on_http_thread.load() : 0);
             counter("container_proxy_failures_total", "Container proxies that died; their runs ended as whisk errors",
                     p.proxy_failures);
             for (auto [how, n] : {std::pair{"warm", p.warm_starts}, {"resumed", p.resumes},
@@ -484,9 +496,8 @@ void answer_metrics(self_ptr self, http::responder respond) {
 
 // The REST calls, on a thread of their own: authentication, entity reads and writes and
 // activation listings may wait on the store here without stopping the controller.
-caf::behavior rest_worker(caf::event_based_actor* self, store* db, controller_config cfg, controller_actor ctl,
-                          std::shared_ptr<std::atomic<std::int64_t>> shed) {
-  auto rest = std::make_shared<api::rest_api>(*db, cfg.rest);
+caf::behavior rest_worker(caf::event_based_actor* self, std::shared_ptr<rest_state> api, controller_config cfg,
+                          controller_actor ctl, std::shared_ptr<std::atomic<std::int64_t>> shed) {
   return {
       [=](http_atom, http_exchange& ex) {
         if (ex.req.method == "POST" && ex.req.received != std::chrono::steady_clock::time_point{} &&
@@ -501,14 +512,16 @@ caf::behavior rest_worker(caf::event_based_actor* self, store* db, controller_co
         auto hook = [self, ctl](api::invocation inv, http::responder respond) {
           self->send(ctl, invoke_atom::value, local_invocation{std::move(inv), std::move(respond)});
         };
-        rest->handle(ex.req, ex.respond, hook);
+        std::lock_guard guard{api->mx};
+        api->rest.handle(ex.req, ex.respond, hook);
       },
   };
 }
 
 controller_actor::behavior_type controller(self_ptr self, store* db, pool_actor pool, controller_config cfg,
-                                           std::shared_ptr<std::atomic<std::int64_t>> shed) {
+                                           std::shared_ptr<std::atomic<std::int64_t>> shed, std::shared_ptr<rest_state> api) {
   auto& st = self->state;
+  st.api = std::move(api);
   st.db = db;
   st.pool = std::move(pool);
   st.cfg = std::move(cfg);
@@ -550,25 +563,43 @@ void controller_gate::open(const controller_handles& h) {
   std::lock_guard guard{mx_};
   controller_ = h.controller;
   rest_ = h.rest;
+  api_ = h.api;
 }
 
 void controller_gate::close() {
   std::lock_guard guard{mx_};
   controller_ = nullptr;
   rest_ = nullptr;
+  api_ = nullptr;
 }
 
 void controller_gate::forward(http::request req, http::responder respond) const {
   controller_actor c;
   caf::actor r;
+  std::shared_ptr<rest_state> shared;
   {
     std::lock_guard guard{mx_};
     c = controller_;
     r = rest_;
+    shared = api_;
   }
   if (!r) {
     respond(api::rest_api::error(503, role_ + " is starting or stopping. Try again later."));
     return;
+  }
+  // The warm path: an invoke whose key and action the caches hold goes from this thread to
+  // the controller, without the REST worker's thread (one hand-off less); whatever needs the
+  // store, or finds the worker busy, goes through the worker as before.
+  if (shared && req.method == "POST" && req.target.find("/actions/") != std::string::npos &&
+      req.target.rfind("/api/v1/web/", 0) != 0) {
+    std::unique_lock lock{shared->mx, std::try_to_lock};
+    auto hook = [c](api::invocation inv, http::responder respond) {
+      caf::anon_send(c, invoke_atom::value, local_invocation{std::move(inv), std::move(respond)});
+    };
+    if (lock.owns_lock() && shared->rest.handle_cached(req, respond, hook)) {
+      shared->on_http_thread.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
   }
   // the metrics need no store: the controller answers them even while the store is slow
   if (api::is_metrics_request(req.method, req.target))
@@ -579,10 +610,11 @@ void controller_gate::forward(http::request req, http::responder respond) const 
 
 controller_handles spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg) {
   auto shed = std::make_shared<std::atomic<std::int64_t>>(0);
-  auto c = sys.spawn(controller, &s, std::move(pool), cfg, shed);
-  auto rest = sys.spawn<caf::detached>(rest_worker, &s, std::move(cfg), c, shed);
+  auto api = std::make_shared<rest_state>(s, cfg.rest);
+  auto c = sys.spawn(controller, &s, std::move(pool), cfg, shed, api);
+  auto rest = sys.spawn<caf::detached>(rest_worker, api, std::move(cfg), c, shed);
   c->attach_functor([rest](const caf::error&) { caf::anon_send_exit(rest, caf::exit_reason::user_shutdown); }); // ends with it
-  return {c, rest};
+  return {c, rest, api};
 }
 
 } // namespace whisk

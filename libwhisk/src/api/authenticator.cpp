@@ -12,6 +12,15 @@ authenticator::authenticator(store& s, std::optional<key_hasher> keys, std::int6
     : store_(s), keys_(std::move(keys)), recheck_ms_(recheck_ms) {}
 
 std::optional<caller_info> authenticator::authenticate(const std::string& authorization, bool* unavailable) {
+  return check(authorization, unavailable, nullptr);
+}
+
+std::optional<caller_info> authenticator::authenticate_cached(const std::string& authorization, bool& needs_store) {
+  needs_store = false;
+  return check(authorization, nullptr, &needs_store);
+}
+
+std::optional<caller_info> authenticator::check(const std::string& authorization, bool* unavailable, bool* needs_store) {
   if (unavailable)
     *unavailable = false;
   constexpr std::string_view scheme = "Basic ";
@@ -35,6 +44,10 @@ std::optional<caller_info> authenticator::authenticate(const std::string& author
   if (i != cache_.end() && now - i->second.checked_ms < recheck_ms_ && equal_secrets(i->second.key, c.key)) {
     c.name = i->second.ns.name;
     return c;
+  }
+  if (needs_store) { // (nothing was changed above that the store's answer would not change too)
+    *needs_store = true;
+    return std::nullopt;
   }
   auto ns = store_.namespace_by_uuid(c.uuid);
   if (!ns && !store_.read_failure().empty()) {

@@ -102,6 +102,7 @@ std::optional<json::value> rest_api::find_entity(const std::string& collection, 
   auto key = collection + "/" + ns + "/" + name;
   if (auto i = entity_cache_.find(key); i != entity_cache_.end())
     return i->second;
+  need_store();
   auto doc = store_.get_entity(collection, ns, name);
   if (!doc && !store_.read_failure().empty())
     return std::nullopt; // not known absent

@@ -77,6 +77,7 @@ std::shared_ptr<const action> rest_api::find_action(const std::string& ns, const
   auto i = action_cache_.find(key);
   if (i != action_cache_.end())
     return i->second;
+  need_store();
   auto a = store_.get_action(ns, name);
   if (!a && !store_.read_failure().empty())
     return nullptr; // not known absent: the store cannot be read now (the caller answers 503)
@@ -93,6 +94,21 @@ http::response rest_api::store_unavailable() const {
 
 http::response rest_api::missing() const {
   return store_.read_failure().empty() ? error(404, not_found_message) : store_unavailable();
+}
+
+bool rest_api::handle_cached(const http::request& req, const http::responder& respond, const invoke_hook& invoke) {
+  cached_only_ = true;
+  try {
+    handle(req, respond, invoke);
+  } catch (const store_needed&) {
+    cached_only_ = false;
+    return false;
+  } catch (...) {
+    cached_only_ = false;
+    throw;
+  }
+  cached_only_ = false;
+  return true;
 }
 
 void rest_api::handle(const http::request& req, const http::responder& respond, const invoke_hook& invoke) {
@@ -128,8 +144,11 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
                                             {"runtimes", std::move(kinds)}}));
     return;
   }
-  bool unavailable = false;
-  auto caller = auth_.authenticate(req.authorization, &unavailable);
+  bool unavailable = false, needs_store = false;
+  auto caller = cached_only_ ? auth_.authenticate_cached(req.authorization, needs_store)
+                             : auth_.authenticate(req.authorization, &unavailable);
+  if (needs_store)
+    need_store();
   if (!caller) {
     respond(unavailable ? store_unavailable() : error(401, "The supplied authentication is invalid."));
     return;
@@ -163,6 +182,8 @@ void rest_api::handle(const http::request& req, const http::responder& respond, 
     respond(error(404, not_found_message));
     return;
   }
+  if (cached_only_ && !(r.parts[0] == "actions" && req.method == "POST"))
+    need_store(); // only invokes are answered from the caches
   if (r.parts[0] == "actions") {
     bool answered = false;
     auto res = actions(r, req, *caller, respond, invoke, answered);

@@ -54,9 +54,14 @@ struct controller_config {
   std::function<void(std::vector<metrics::sample>&)> extra_metrics;
 };
 
+// The REST layer and its caches, shared by the REST worker and the HTTP threads.
+struct rest_state;
+
 struct controller_handles {
   controller_actor controller;
   caf::actor rest; // the REST worker (a thread of its own): HTTP requests go here
+  // ... except invokes the caches can answer: the HTTP thread hands them to the controller
+  std::shared_ptr<rest_state> api;
 };
 controller_handles spawn_controller(caf::actor_system& sys, store& s, pool_actor pool, controller_config cfg);
 
@@ -74,6 +79,7 @@ private:
   mutable std::mutex mx_;
   controller_actor controller_;
   caf::actor rest_;
+  std::shared_ptr<rest_state> api_;
 };
 
 } // namespace whisk

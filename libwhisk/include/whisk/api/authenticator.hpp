@@ -29,8 +29,12 @@ public:
   // `unavailable` (if given) is set when the key could not be checked because the store
   // cannot be read (answer 503, not 401).
   std::optional<caller_info> authenticate(const std::string& authorization, bool* unavailable = nullptr);
+  // The same from the remembered keys only, for a thread that must not wait on the store:
+  // `needs_store` is set (and none returned) when only the store can tell.
+  std::optional<caller_info> authenticate_cached(const std::string& authorization, bool& needs_store);
 
 private:
+  std::optional<caller_info> check(const std::string& authorization, bool* unavailable, bool* needs_store);
   struct verified_key {
     namespace_record ns;
     std::string key; // the last key that verified for this uuid

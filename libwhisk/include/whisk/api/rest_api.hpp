@@ -74,6 +74,10 @@ class rest_api {
 public:
   rest_api(store& s, rest_config cfg);
   void handle(const http::request& req, const http::responder& respond, const invoke_hook& invoke);
+  // handle() for a thread that must not wait on the store (an HTTP thread): false, with
+  // nothing answered, counted or invoked, when the answer needs a store read the caches
+  // cannot replace (then handle() it where waiting is fine).
+  bool handle_cached(const http::request& req, const http::responder& respond, const invoke_hook& invoke);
 
   static http::response error(int status, std::string message);
   static http::response json_response(int status, const json::value& body);
@@ -114,8 +118,15 @@ private:
   void web(const http::request& req, const std::vector<std::string>& parts, const std::string& raw_query,
            const invoke_hook& invoke, const http::responder& respond);
 
+  struct store_needed {}; // thrown under cached_only_ where a read would go to the store
+  void need_store() const {
+    if (cached_only_)
+      throw store_needed{};
+  }
+
   store& store_;
   rest_config cfg_;
+  bool cached_only_ = false; // in handle_cached()
   authenticator auth_; // the invoke path compares a remembered key, it does not hash
   std::map<std::string, std::shared_ptr<const action>> action_cache_; // "ns/name" -> action (null: known absent)
   std::map<std::string, std::optional<json::value>> entity_cache_; // "collection/ns/name" -> document (none: absent)
