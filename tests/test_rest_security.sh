@@ -95,5 +95,22 @@ for f in whisk.db whisk.db-wal whisk.db-shm; do
   [[ $(mode "$DIR/data/$f") == 600 ]] && ok "$f is 0600 while the node runs" || bad "$f mode while running" "$(mode "$DIR/data/$f")"
 done
 if grep -rqF "$KEY" "$DIR/data" --exclude=wskprops; then bad "the key is in a store file while the node runs"; else ok "the key is in no store file while the node runs"; fi
+
+# --- invokes the HTTP thread takes from the REST caches: the same keys and actions count ---
+for n in 5 6 7; do req_file POST "$API/actions/echo?blocking=true&result=true" "$(body "{\"n\":$n}")"; done
+expect 200 '{"n":7}' "warm invokes answer"
+BODY=$(curl -s -m 10 -u "$AUTH" "$APIHOST/metrics")
+[[ $BODY =~ whisk_rest_on_http_thread_total\ ([0-9]+) && ${BASH_REMATCH[1]} -ge 1 ]] &&
+  ok "warm invokes are taken on the HTTP thread (rest_on_http_thread_total ${BASH_REMATCH[1]})" ||
+  bad "no invoke taken on the HTTP thread" "$(grep rest_on_http <<<"$BODY")"
+UUID=${AUTH%%:*}
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -u "$UUID:not-the-key" -X POST "$API/actions/echo?blocking=true" -d '{}')
+[[ $code == 401 ]] && ok "the cached namespace with another key gets 401" || bad "a wrong key of a cached namespace" "$code"
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -u "00000000-0000-0000-0000-000000000000:$KEY" -X POST "$API/actions/echo?blocking=true" -d '{}')
+[[ $code == 401 ]] && ok "the key under an unknown uuid gets 401" || bad "a key under an unknown uuid" "$code"
+req_file PUT "$API/actions/echo?overwrite=true" "$(body '{"exec":{"kind":"nodejs:20","code":"function main(p) { return {m: p.n}; }"}}')"
+req_file POST "$API/actions/echo?blocking=true&result=true" "$(body '{"n":8}')"; expect 200 '{"m":8}' "the invoke right after an update runs the new code"
+req_file DELETE "$API/actions/echo"
+req_file POST "$API/actions/echo?blocking=true&result=true" "$(body '{"n":9}')"; expect 404 'does not exist' "the invoke right after a delete gets 404"
 stop_node
 check_secrets "after a restart"
