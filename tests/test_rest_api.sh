@@ -187,9 +187,21 @@ put_action isofresh '{"exec":{"kind":"js:isolate","code":"let n = 0; function ma
 req POST "$API/actions/isofresh?blocking=true" '{}'
 req POST "$API/actions/isofresh?blocking=true" '{}'
 [[ $STATUS == 200 && $BODY == *'"result":{"n":1}'* && $BODY == *'{"key":"isolate-mode","value":"fresh"}'* && $BODY == *'"initTime"'* ]] && ok "isolate-mode fresh: a new isolate (and init time) for every call" || bad "isolate-mode fresh" "$STATUS ${BODY:0:400}"
+COUNTER='let n = 0; function main() { globalThis.calls = (globalThis.calls || 0) + 1; return {n: ++n, calls: globalThis.calls}; }'
+put_action isocount "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$COUNTER\"}}"
+req POST "$API/actions/isocount?blocking=true&result=true" '{}'
+req POST "$API/actions/isocount?blocking=true&result=true" '{}'; expect 200 '{"n":2,"calls":2}' "js:isolate by default (reuse): globals persist between calls, as in a warm container"
+put_action isocount2 "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$COUNTER\"}}"
+req POST "$API/actions/isocount2?blocking=true&result=true" '{}'; expect 200 '{"n":1,"calls":1}' "a kept context is its action's alone: another action of the same code starts from its code"
+req POST "$API/actions/isocount?blocking=true&result=true" '{}'; expect 200 '{"n":3,"calls":3}' "and the first action's state is untouched by it"
+put_action isoctx "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$COUNTER\"},\"annotations\":[{\"key\":\"isolate-reuse-context\",\"value\":false}]}"
+req POST "$API/actions/isoctx?blocking=true&result=true" '{}'
+req POST "$API/actions/isoctx?blocking=true&result=true" '{}'; expect 200 '{"n":1,"calls":1}' "isolate-reuse-context: false gives every call a new context (no state carried)"
 put_action isokeep '{"exec":{"kind":"js:isolate","code":"let n = 0; function main() { return {n: ++n}; }"},"annotations":[{"key":"isolate-reuse-context","value":true}]}'
 req POST "$API/actions/isokeep?blocking=true&result=true" '{}'
-req POST "$API/actions/isokeep?blocking=true&result=true" '{}'; expect 200 '{"n":2}' "isolate-reuse-context: state carries across calls, as in a warm container"
+req POST "$API/actions/isokeep?blocking=true&result=true" '{}'; expect 200 '{"n":2}' "isolate-reuse-context: true (the opt-in of before) is still accepted and keeps the context"
+req PUT "$API/actions/isobad?overwrite=true" '{"exec":{"kind":"js:isolate","code":"function main() {}"},"annotations":[{"key":"isolate-reuse-context","value":"no"}]}'
+expect 400 "isolate-reuse-context" "an isolate-reuse-context that is not true or false is a 400"
 req PUT "$API/actions/isobad?overwrite=true" '{"exec":{"kind":"js:isolate","code":"function main() {}"},"annotations":[{"key":"isolate-mode","value":"turbo"}]}'
 expect 400 "isolate-mode" "an unknown isolate-mode is a 400"
 req PUT "$API/actions/isobad?overwrite=true" '{"exec":{"kind":"js:isolate","code":"function main() {}"},"annotations":[{"key":"isolate-mode","value":"unsafe"}]}'

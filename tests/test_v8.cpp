@@ -183,7 +183,9 @@ TEST_CASE("v8: a shared context holds many functions that can see each other's g
 
 #include <future>
 
+#include "whisk/domain.hpp"
 #include "whisk/isolate/isolate_backend.hpp"
+#include "whisk/json.hpp"
 #include "whisk/policy/outcome.hpp"
 
 namespace {
@@ -206,7 +208,8 @@ struct driver {
     REQUIRE(id);
     return *id;
   }
-  outcome init(container_id id, const std::string& code, const std::string& mode = "reuse", bool keep_context = false,
+  // keep_context: the REST API's default (a slot's one kept context); false: a new context per call
+  outcome init(container_id id, const std::string& code, const std::string& mode = "reuse", bool keep_context = true,
                std::int64_t timeout = 1000) {
     return wait([&](auto cb) { b.init(id, init_request{code, "main", false, "{}", timeout, 1 << 20, mode, keep_context}, cb); });
   }
@@ -289,19 +292,21 @@ TEST_CASE("isolate backend: modes — reuse keeps compiled isolates, fresh makes
   whisk::isolate::isolate_backend b(one_worker());
   driver d{b};
   const std::string counter = "let n = 0; function main() { return {n: ++n}; }";
-  // reuse, fresh context per call (the default): compiled once, no state carried
+  // reuse with a new context per call (isolate-reuse-context: false): compiled once, no state carried
   auto reuse = d.create();
-  d.init(reuse, counter);
+  d.init(reuse, counter, "reuse", false);
   CHECK(d.run(reuse, "{}").output == R"({"n":1})");
   CHECK(d.run(reuse, "{}").output == R"({"n":1})");
   // another slot of the same code shares the compiled isolate
   auto twin = d.create();
   auto misses = b.stats().cache_misses;
-  d.init(twin, counter);
+  d.init(twin, counter, "reuse", false);
   CHECK(b.stats().cache_misses == misses);
-  // reuse with the kept context: state carries, as in a warm container
+  CHECK(d.run(twin, "{}").output == R"({"n":1})");
+  // reuse with the kept context (the default): state carries, as in a warm container
   auto kept = d.create();
-  d.init(kept, counter, "reuse", true);
+  d.init(kept, counter);
+  CHECK(b.stats().cache_misses == misses + 1); // an isolate of its own, not the shared one
   CHECK(d.run(kept, "{}").output == R"({"n":1})");
   CHECK(d.run(kept, "{}").output == R"({"n":2})");
   // fresh: a new isolate (and init time) on every call
@@ -429,11 +434,62 @@ TEST_CASE("isolate backend: a slot's calls stay on its home worker, so a kept co
   CHECK(b.stats().cached_isolates == 2);
 }
 
+TEST_CASE("isolate options: reuse with the kept context by default and isolate-reuse-context false for a new context per call") {
+  auto options = [](const std::string& annotations) {
+    auto parsed = whisk::json::parse(annotations);
+    REQUIRE(parsed);
+    return whisk::isolate_options_of(*parsed);
+  };
+  auto plain = options("[]");
+  REQUIRE(plain);
+  CHECK(plain->mode == "reuse");
+  CHECK(plain->reuse_context); // globals persist between calls, as in a warm container
+  auto per_call = options(R"([{"key":"isolate-reuse-context","value":false}])");
+  REQUIRE(per_call);
+  CHECK(!per_call->reuse_context);
+  auto old_spelling = options(R"([{"key":"isolate-reuse-context","value":true}])"); // the opt-in of before: still accepted
+  REQUIRE(old_spelling);
+  CHECK(old_spelling->reuse_context);
+  CHECK(!options(R"([{"key":"isolate-reuse-context","value":"no"}])"));
+  auto fresh = options(R"([{"key":"isolate-mode","value":"fresh"}])");
+  REQUIRE(fresh);
+  CHECK(fresh->mode == "fresh");
+}
+
+TEST_CASE("isolate backend: a kept context belongs to its slot alone — no other slot of the same code or other code sees its globals") {
+  whisk::isolate::isolate_config cfg;
+  cfg.workers = 2;
+  whisk::isolate::isolate_backend b(cfg);
+  driver d{b};
+  // the same code as two actions (say in two namespaces), each with its kept context (the default)
+  const std::string code = "let n = 0; function main(p) { if (p.secret) globalThis.secret = p.secret; "
+                           "return {n: ++n, secret: globalThis.secret || null}; }";
+  auto mine = d.create(), theirs = d.create(), per_call = d.create(), other = d.create();
+  auto misses = b.stats().cache_misses;
+  REQUIRE(d.init(mine, code).output == R"({"ok":true})");
+  REQUIRE(d.init(theirs, code).output == R"({"ok":true})");
+  REQUIRE(d.init(per_call, code, "reuse", false).output == R"({"ok":true})");
+  REQUIRE(d.init(other, "function main() { return {secret: globalThis.secret || null}; }").output == R"({"ok":true})");
+  CHECK(b.stats().cache_misses == misses + 4); // the kept ones compiled an isolate each
+  CHECK(d.run(mine, R"({"secret":"s3cret"})").output == R"({"n":1,"secret":"s3cret"})");
+  CHECK(d.run(mine, "{}").output == R"({"n":2,"secret":"s3cret"})"); // its own state carries
+  for (int i = 0; i < 3; ++i) { // on either worker, the others never see it
+    CHECK(d.run(theirs, "{}").output == "{\"n\":" + std::to_string(i + 1) + R"(,"secret":null})");
+    CHECK(d.run(per_call, "{}").output == R"({"n":1,"secret":null})");
+    CHECK(d.run(other, "{}").output == R"({"secret":null})");
+  }
+  // a slot made after the first one goes starts from the code, not from what it left
+  d.destroy(mine);
+  auto again = d.create();
+  REQUIRE(d.init(again, code).output == R"({"ok":true})");
+  CHECK(d.run(again, "{}").output == R"({"n":1,"secret":null})");
+}
+
 TEST_CASE("isolate backend: contexts of past calls are collected, so a cached isolate stays near its compiled size") {
   whisk::isolate::isolate_backend b(one_worker());
   driver d{b};
   auto id = d.create(256);
-  REQUIRE(d.init(id, "function main({n}) { return {n: 2 * n}; }").output == R"({"ok":true})");
+  REQUIRE(d.init(id, "function main({n}) { return {n: 2 * n}; }", "reuse", false).output == R"({"ok":true})");
   auto compiled = b.stats().cached_heap_bytes;
   std::int64_t peak = 0;
   for (int i = 0; i < 400; ++i) { // ~170 KB of context each: ~70 MB if nothing were collected

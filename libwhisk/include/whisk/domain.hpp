@@ -51,10 +51,11 @@ const json::value* find_annotation(const json::value& annotations, std::string_v
 bool annotation_true(const json::value& annotations, std::string_view key);
 
 // How a js:isolate action runs, from its annotations: "isolate-mode" is reuse (default),
-// fresh or unsafe; "isolate-reuse-context": true keeps one context across calls (reuse).
+// fresh or unsafe. In reuse mode a slot keeps one context across calls, as a warm container
+// keeps its globals; "isolate-reuse-context": false asks for a new context per call instead.
 struct isolate_options {
   std::string mode = "reuse";
-  bool reuse_context = false;
+  bool reuse_context = true; // reuse mode: the kept context (fresh and unsafe ignore it)
 };
 expected<isolate_options> isolate_options_of(const json::value& annotations);
 

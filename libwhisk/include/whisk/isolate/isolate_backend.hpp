@@ -3,8 +3,9 @@
 // action's code; its calls run on a fixed set of worker threads (never on HTTP or actor
 // threads), each with its own isolates:
 //   reuse   each worker keeps a compiled isolate per action in a bounded cache (count and
-//           heap bytes, least recently used evicted); calls get a fresh context, or the
-//           kept one when the action opts in
+//           heap bytes, least recently used evicted); with init_request::reuse_context
+//           (the REST API's default) a slot's calls share its one kept context and its
+//           isolate is the slot's alone, else each call gets a new context
 //   fresh   a new isolate for every call, disposed after it
 //   unsafe  one shared isolate and context per worker; refused unless allowed
 // Each slot has a home worker (the one with fewest slots when it was made): its calls queue
