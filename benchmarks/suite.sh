@@ -70,6 +70,22 @@ done
   echo "Ratio whisk-load / wrk: **$(ratio "$WL_RPS" "$WRK_RPS")** in req/s; wrk needs **$(ratio "$WRK_CPU" "$WL_CPU")x** the CPU per request."
 } >>"$OUT"
 
+# --- 2. starts: exec to /ping, cold and stem-cell first invokes (benchmarks/starts.sh runs
+# its own nodes on fresh data dirs, before the suite's node is up) ---
+echo "suite: starts (benchmarks/starts.sh)" >&2
+{
+  echo
+  echo "## Starts (medians of 7, ms; each next to its peer or goal)"
+  echo
+  WHISK_SKIP_BUILD=1 benchmarks/starts.sh
+  echo
+  echo "Process backend alone (whisk-bench-container, no HTTP):"
+  echo
+  echo '```'
+  build/benchmarks/whisk-bench-container 10
+  echo '```'
+} >>"$OUT"
+
 # --- whisk-node ---
 start_node --stem-cells=nodejs:20:256:1 --max-queue=200
 NOOP='function main(params) { return {}; }'
@@ -79,33 +95,6 @@ put noop_py '{"exec":{"kind":"python:3","code":"def main(args):\n    return {}\n
 NATIVE=$(printf '#!/bin/sh\n[ -n "$__OW_WAIT_FOR_ACK" ] && echo "{\\"ok\\":true}" >&3\nwhile read -r line; do echo "{}" >&3; done\n' | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')
 put noop_native "{\"exec\":{\"kind\":\"native\",\"code\":$NATIVE},\"limits\":{\"memory\":128}}"
 put noop_iso "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$NOOP\"},\"limits\":{\"memory\":128}}"
-
-# --- 2. cold start and stem-cell start through the API, on the fresh node ---
-echo "suite: cold and stem-cell starts" >&2
-cold=() stem=()
-for i in $(seq 1 5); do
-  put "cold$i" "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"},\"limits\":{\"memory\":512}}" # no stem cell of 512 MB
-  cold+=("$(curl -s -o /dev/null -w '%{time_total}' -u "$WHISK_AUTH" -X POST "$API/actions/cold$i?blocking=true&result=true")")
-  put "stem$i" "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$NOOP\"}}"
-  sleep 0.3 # the stem cell is refilled
-  stem+=("$(curl -s -o /dev/null -w '%{time_total}' -u "$WHISK_AUTH" -X POST "$API/actions/stem$i?blocking=true&result=true")")
-done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)] * 1000}'; }
-{
-  echo
-  echo "## Starts (median of 5 first invokes through the REST API, ms)"
-  echo
-  echo "| start | ms |"
-  echo "|---|---:|"
-  echo "| cold: new container to first result | $(median "${cold[@]}") |"
-  echo "| stem cell: prewarmed container to first result | $(median "${stem[@]}") |"
-  echo
-  echo "Process backend alone (whisk-bench-container, no HTTP):"
-  echo
-  echo '```'
-  build/benchmarks/whisk-bench-container 10
-  echo '```'
-} >>"$OUT"
 
 # --- 3. warm container invoke vs bare node:http ---
 echo "suite: warm invoke" >&2
