@@ -1,12 +1,14 @@
 // whisk-bench-isolate: what the isolate layer costs on this machine, without HTTP or actors,
 // on one thread: creating and compiling, a call in a kept context, a call in a fresh context,
-// a call in a new isolate (fresh mode), a call in a shared context (unsafe mode).
+// a call in a new isolate (fresh mode; also in one made ahead), a call in a shared context
+// (unsafe mode). Each row also says how many page faults (minor) one run took.
 //   whisk-bench-isolate [CALLS]   (default 2000; new isolates get CALLS/10)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <sys/resource.h>
 
 #include "whisk/isolate/v8_function.hpp"
 
@@ -17,17 +19,29 @@ namespace {
 
 const char* code = "function main({n}) { return {n: 2 * n}; }";
 
-// Mean microseconds per run of `fn` over `n` runs (after n/10 unmeasured ones).
-double per_call_us(int n, const std::function<void()>& fn) {
+long minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u); // (the whole process: V8's own threads too)
+  return u.ru_minflt;
+}
+
+struct measured {
+  double us = 0, faults = 0;
+};
+
+// Mean microseconds and page faults per run of `fn` over `n` runs (after n/10 unmeasured ones).
+measured per_call(int n, const std::function<void()>& fn) {
   for (int i = 0; i < n / 10; ++i)
     fn();
+  auto faults = minor_faults();
   auto start = clock_type::now();
   for (int i = 0; i < n; ++i)
     fn();
-  return std::chrono::duration<double, std::micro>(clock_type::now() - start).count() / n;
+  return {std::chrono::duration<double, std::micro>(clock_type::now() - start).count() / n,
+          static_cast<double>(minor_faults() - faults) / n};
 }
 
-void row(const char* what, double us) { std::printf("| %s | %.1f | %.0f |\n", what, us, 1e6 / us); }
+void row(const char* what, measured m) { std::printf("| %s | %.1f | %.0f | %.1f |\n", what, m.us, 1e6 / m.us, m.faults); }
 
 void must(const call_result& r) {
   if (r.status != call_status::ok || std::strcmp(r.output.c_str(), R"({"n":42})") != 0) {
@@ -45,9 +59,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   int calls = argc > 1 ? std::max(10, std::atoi(argv[1])) : 2000;
-  std::puts("| step (one thread) | us | per second |");
-  std::puts("|---|---:|---:|");
-  row("new isolate + compile (a cache miss)", per_call_us(calls / 10, [] {
+  std::puts("| step (one thread) | us | per second | page faults |");
+  std::puts("|---|---:|---:|---:|");
+  row("new isolate + compile (a cache miss)", per_call(calls / 10, [] {
         auto f = v8_function::compile(code, "main", 128);
         if (!f)
           std::exit(1);
@@ -56,23 +70,37 @@ int main(int argc, char** argv) {
   auto fresh_ctx = v8_function::compile(code, "main", 128, true);
   if (!kept || !fresh_ctx)
     return 1;
-  row("call, kept context (reuse + isolate-reuse-context)", per_call_us(calls * 10, [&] { must((*kept)->call(R"({"n":21})")); }));
-  row("call, new context per call (reuse, the default)", per_call_us(calls, [&] { must((*fresh_ctx)->call(R"({"n":21})")); }));
-  { // the context made ahead (in whisk-node, while the worker waits for work): only the call is timed
+  row("call, kept context (reuse, the default)", per_call(calls * 10, [&] { must((*kept)->call(R"({"n":21})")); }));
+  row("call, new context per call (reuse + isolate-reuse-context: false)", per_call(calls, [&] { must((*fresh_ctx)->call(R"({"n":21})")); }));
+  // Made ahead (in whisk-node, while the worker waits for work): only the call is timed.
+  auto ahead = [](int n, const std::function<void()>& make, const std::function<void()>& call) {
     clock_type::duration in_calls{};
-    for (int i = 0; i < calls; ++i) {
-      (*fresh_ctx)->prepare();
+    long faults = 0;
+    for (int i = 0; i < n; ++i) {
+      make();
+      auto f = minor_faults();
       auto start = clock_type::now();
-      must((*fresh_ctx)->call(R"({"n":21})"));
+      call();
       in_calls += clock_type::now() - start;
+      faults += minor_faults() - f;
     }
-    row("call, context made ahead in idle time (reuse)", std::chrono::duration<double, std::micro>(in_calls).count() / calls);
-  }
-  row("call in a new isolate (fresh mode)", per_call_us(calls / 10, [] { must(call_in_new_isolate(code, "main", 128, R"({"n":21})", 60000)); }));
+    return measured{std::chrono::duration<double, std::micro>(in_calls).count() / n, static_cast<double>(faults) / n};
+  };
+  row("call, context made ahead in idle time (reuse + isolate-reuse-context: false)",
+      ahead(calls, [&] { (*fresh_ctx)->prepare(); }, [&] { must((*fresh_ctx)->call(R"({"n":21})")); }));
+  row("call in a new isolate (fresh mode)", per_call(calls / 10, [] { must(call_in_new_isolate(code, "main", 128, R"({"n":21})", 60000)); }));
+  row("a new isolate with its context and host API, made ahead (fresh mode, idle time)",
+      per_call(calls / 10, [] { blank_isolate made(128); }));
+  std::unique_ptr<blank_isolate> blank;
+  row("call in an isolate made ahead in idle time (fresh mode)",
+      ahead(calls / 10, [&] { blank = std::make_unique<blank_isolate>(128); }, [&] {
+        call_options opts;
+        must(run_to_end(start_in_new_isolate(code, "main", 128, R"({"n":21})", std::move(opts), std::move(blank))));
+      }));
   shared_context shared(512);
   int key = 0;
   if (shared.load(&key, code, "main", 60000).status != call_status::ok)
     return 1;
-  row("call, shared context (unsafe mode)", per_call_us(calls * 10, [&] { must(shared.call(&key, R"({"n":21})", 60000)); }));
+  row("call, shared context (unsafe mode)", per_call(calls * 10, [&] { must(shared.call(&key, R"({"n":21})", 60000)); }));
   return 0;
 }

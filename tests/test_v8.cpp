@@ -182,6 +182,7 @@ TEST_CASE("v8: a shared context holds many functions that can see each other's g
 }
 
 #include <future>
+#include <thread>
 
 #include "whisk/domain.hpp"
 #include "whisk/isolate/isolate_backend.hpp"
@@ -335,6 +336,42 @@ TEST_CASE("isolate backend: modes — reuse keeps compiled isolates, fresh makes
   u.run(x, R"({"note":"shared"})");
   CHECK(u.run(y, "{}").output == R"({"note":"shared"})");
   CHECK(allowed.stats().unsafe_contexts == 1);
+}
+
+TEST_CASE("isolate backend: fresh mode runs in isolates made ahead in idle time and each serves one call only") {
+  whisk::isolate::isolate_backend b(one_worker());
+  driver d{b};
+  auto fresh = d.create(128);
+  REQUIRE(d.init(fresh, "let n = 0; function main(p) { if (p.mark) globalThis.mark = p.mark; return {n: ++n, mark: globalThis.mark || null}; }",
+                 "fresh")
+              .output == R"({"ok":true})");
+  CHECK(d.run(fresh, R"({"mark":"first"})").output == R"({"n":1,"mark":"first"})"); // made now: the worker learns the size
+  auto made_ahead = [&](std::int64_t want) {
+    for (int i = 0; i < 400 && b.stats().blank_isolates < want; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return b.stats().blank_isolates;
+  };
+  REQUIRE(made_ahead(2) == 2); // two, made while the worker was idle
+  auto before = b.stats().fresh_made_ahead;
+  for (auto mark : {"second", "third"}) { // nothing of the previous call, nor of another call, is there
+    auto r = d.run(fresh, std::string(R"({"mark":")") + mark + "\"}");
+    CHECK(r.output == std::string(R"({"n":1,"mark":")") + mark + "\"}");
+    CHECK(r.init_us >= 0); // compiling still counts as the call's init
+    CHECK(d.run(fresh, "{}").output == R"({"n":1,"mark":null})");
+  }
+  CHECK(b.stats().fresh_made_ahead > before);
+  CHECK(b.stats().fresh_isolates == 5);
+  CHECK(b.stats().cached_isolates == 0);
+  // an isolate made ahead has its action's heap limit: 160 MB do not fit in 128, do in 256
+  const std::string hog = "function main() { const a = []; for (let i = 0; i < 200; i++) a.push(new Array(100000).fill(1.5)); "
+                          "return {arrays: a.length}; }";
+  auto small = d.create(128), large = d.create(256);
+  REQUIRE(d.init(small, hog, "fresh").output == R"({"ok":true})");
+  REQUIRE(d.init(large, hog, "fresh").output == R"({"ok":true})");
+  CHECK(d.run(large, "{}", 30000).output == R"({"arrays":200})");
+  made_ahead(4);
+  CHECK(d.run(small, "{}", 30000).kind == outcome_kind::oom);
+  CHECK(d.run(large, "{}", 30000).output == R"({"arrays":200})");
 }
 
 TEST_CASE("isolate backend: the cache is bounded by count and heap, least recently used evicted first") {

@@ -22,6 +22,9 @@ constexpr std::int64_t unsafe_heap_mb = 512;
 constexpr std::size_t garbage_limit = 16u << 20, idle_garbage_limit = 4u << 20;
 // A call queued behind a busy worker waits for it unless that worker's call has run this long.
 constexpr auto steal_after = std::chrono::microseconds(200);
+// Fresh mode: isolates each worker makes ahead while idle, for each of the heap sizes its
+// fresh calls used last (a blank isolate holds ~1.5 MB).
+constexpr std::size_t blanks_per_size = 2, blank_sizes = 2;
 
 enum class mode { reuse, fresh, unsafe };
 
@@ -62,6 +65,8 @@ struct isolate_backend::worker {
       : index(index), c(c), max_count(max_count), max_bytes(max_bytes), net(std::move(net)), wake(std::move(wake)) {}
 
   ~worker() {
+    for (auto& [size, ready] : blanks)
+      c.blanks -= static_cast<std::int64_t>(ready.size());
     c.waiting -= static_cast<std::int64_t>(parked.size());
     parked.clear(); // (their isolates are used by this thread only: they end here)
     c.cached -= static_cast<std::int64_t>(cache.size());
@@ -79,6 +84,8 @@ struct isolate_backend::worker {
   std::unique_ptr<shared_context> shared;
   std::map<const code*, std::shared_ptr<const code>> shared_codes; // keeps the shared context's keys alive
   std::vector<const code*> spare_wanted; // isolates that used up their prepared context
+  std::map<std::int64_t, std::vector<std::unique_ptr<blank_isolate>>> blanks; // fresh mode, by heap size
+  std::deque<std::int64_t> recent_fresh_sizes; // most recent first, at most blank_sizes
   std::shared_ptr<fetch_client> net;
   std::function<void(std::uint64_t)> wake; // resumes a parked call on this worker (from any thread)
   std::map<std::uint64_t, parked_call> parked;
@@ -127,7 +134,7 @@ struct isolate_backend::worker {
   }
 
   // Idle time: collect the garbage of an isolate that will likely be called again, then
-  // make its next context.
+  // make its next context; then make isolates ahead for fresh calls.
   bool idle_work() {
     while (!spare_wanted.empty()) {
       auto key = spare_wanted.back();
@@ -139,7 +146,46 @@ struct isolate_backend::worker {
       if (i->second.compiled->prepare() || did)
         return true;
     }
+    for (auto size : recent_fresh_sizes)
+      if (auto& ready = blanks[size]; ready.size() < blanks_per_size) {
+        ready.push_back(std::make_unique<blank_isolate>(size));
+        c.blanks += 1;
+        return true;
+      }
     return false;
+  }
+
+  bool has_idle_work() const {
+    if (!spare_wanted.empty())
+      return true;
+    for (auto size : recent_fresh_sizes)
+      if (auto i = blanks.find(size); i == blanks.end() || i->second.size() < blanks_per_size)
+        return true;
+    return false;
+  }
+
+  // A fresh call's isolate, if one of its size was made ahead; remembers the size for the
+  // next idle time (the blanks of a size no longer among the recent ones go).
+  std::unique_ptr<blank_isolate> made_ahead(std::int64_t size) {
+    auto at = std::find(recent_fresh_sizes.begin(), recent_fresh_sizes.end(), size);
+    if (at != recent_fresh_sizes.end())
+      recent_fresh_sizes.erase(at);
+    recent_fresh_sizes.push_front(size);
+    if (recent_fresh_sizes.size() > blank_sizes) {
+      if (auto old = blanks.find(recent_fresh_sizes.back()); old != blanks.end()) {
+        c.blanks -= static_cast<std::int64_t>(old->second.size());
+        blanks.erase(old);
+      }
+      recent_fresh_sizes.pop_back();
+    }
+    auto& ready = blanks[size];
+    if (ready.empty())
+      return nullptr;
+    auto b = std::move(ready.back());
+    ready.pop_back();
+    c.blanks -= 1;
+    c.fresh_ahead += 1;
+    return b;
   }
 
   // The cached isolate of `fn`, compiled now if it is not there (r.init_us says so).
@@ -301,7 +347,7 @@ struct isolate_backend::worker {
       }
       case mode::fresh:
         c.fresh += 1;
-        run = start_in_new_isolate(fn->source, fn->main, fn->memory_mb, params, std::move(opts));
+        run = start_in_new_isolate(fn->source, fn->main, fn->memory_mb, params, std::move(opts), made_ahead(fn->memory_mb));
         break;
       case mode::unsafe: {
         auto prep = load_shared(fn, timeout_ms);
@@ -370,6 +416,8 @@ isolate_stats isolate_backend::stats() const {
   s.out_of_memory = counters_.ooms;
   s.collections = counters_.collections;
   s.waiting = counters_.waiting;
+  s.fresh_made_ahead = counters_.fresh_ahead;
+  s.blank_isolates = counters_.blanks;
   std::lock_guard guard{mx_};
   for (auto& q : queues_)
     s.queued += static_cast<std::int64_t>(q->tasks.size());
@@ -429,7 +477,7 @@ void isolate_backend::work(int index) {
           return; // the worker's isolates (and parked calls) are disposed here, on the thread that used them
         if (clock_type::now() >= next_wake)
           break;
-        if (!w.spare_wanted.empty()) {
+        if (w.has_idle_work()) {
           lock.unlock();
           w.idle_work();
           lock.lock();

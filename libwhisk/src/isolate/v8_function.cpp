@@ -717,18 +717,51 @@ call_result check_compiles(const std::string& code, const std::string& main_name
   return r;
 }
 
+struct blank_isolate::state {
+  std::unique_ptr<engine> e;
+  owned_context ctx;
+  ~state() {
+    ctx.ctx.Reset();
+    ctx.queue.reset();
+    if (e)
+      reaper::instance().take(std::move(e));
+  }
+};
+
+blank_isolate::blank_isolate(std::int64_t heap_limit_mb) : heap_limit_mb_(heap_limit_mb), s_(std::make_unique<state>()) {
+  s_->e = std::make_unique<engine>(heap_limit_mb);
+  auto* iso = s_->e->iso;
+  v8::Isolate::Scope isolate_scope(iso);
+  v8::HandleScope handles(iso);
+  s_->e->new_context(s_->ctx); // the host's own code only: console and the host API
+}
+
+blank_isolate::~blank_isolate() = default;
+
+std::unique_ptr<blank_isolate::state> blank_isolate::take() { return std::move(s_); }
+
 std::unique_ptr<running_call> start_in_new_isolate(const std::string& code, const std::string& main_name,
                                                    std::int64_t heap_limit_mb, const std::string& params_json,
-                                                   call_options opts) {
+                                                   call_options opts, std::unique_ptr<blank_isolate> made_ahead) {
   auto started = clock_type::now();
   auto s = std::make_unique<running_call::state>();
-  s->own = std::make_unique<engine>(heap_limit_mb);
+  std::unique_ptr<blank_isolate::state> blank;
+  if (made_ahead && made_ahead->heap_limit_mb() == heap_limit_mb)
+    blank = made_ahead->take();
+  made_ahead.reset();
+  if (blank && blank->e) {
+    s->own = std::move(blank->e);
+    s->own_ctx = std::move(blank->ctx);
+  } else {
+    s->own = std::make_unique<engine>(heap_limit_mb);
+  }
+  blank.reset();
   auto& e = *s->own;
   call_result made;
   {
     v8::Isolate::Scope isolate_scope(e.iso);
     v8::HandleScope handles(e.iso);
-    auto ctx = e.new_context(s->own_ctx);
+    auto ctx = s->own_ctx.empty() ? e.new_context(s->own_ctx) : s->own_ctx.ctx.Get(e.iso);
     v8::Context::Scope context_scope(ctx);
     v8::Local<v8::UnboundScript> script;
     made = compile_script(e, code, main_name, script);

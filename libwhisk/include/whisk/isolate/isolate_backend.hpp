@@ -6,7 +6,8 @@
 //           heap bytes, least recently used evicted); with init_request::reuse_context
 //           (the REST API's default) a slot's calls share its one kept context and its
 //           isolate is the slot's alone, else each call gets a new context
-//   fresh   a new isolate for every call, disposed after it
+//   fresh   a new isolate for every call, disposed after it; a worker makes a few ahead
+//           while idle (no user code runs in them before their call)
 //   unsafe  one shared isolate and context per worker; refused unless allowed
 // Each slot has a home worker (the one with fewest slots when it was made): its calls queue
 // there and find the isolate compiled, and a slot's kept context stays on one thread. An idle
@@ -53,6 +54,8 @@ struct isolate_stats {
   std::int64_t collections = 0; // full garbage collections asked for (contexts of past calls)
   std::int64_t queued = 0;
   std::int64_t waiting = 0; // calls parked on their timers and fetches
+  std::int64_t fresh_made_ahead = 0; // fresh calls that ran in an isolate made ahead in idle time
+  std::int64_t blank_isolates = 0;   // isolates made ahead, waiting for a fresh call
 };
 
 class isolate_backend final : public container::backend {
@@ -106,7 +109,7 @@ private:
   // counters, updated by the workers
   struct counters {
     std::atomic<std::int64_t> cached{0}, heap{0}, hits{0}, misses{0}, evictions{0}, calls{0}, fresh{0}, unsafe{0},
-        timeouts{0}, ooms{0}, collections{0}, waiting{0};
+        timeouts{0}, ooms{0}, collections{0}, waiting{0}, fresh_ahead{0}, blanks{0};
   };
   counters counters_;
   // last: destroyed first, so that its I/O thread (which wakes workers) ends before the queues go

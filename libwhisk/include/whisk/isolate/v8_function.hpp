@@ -7,7 +7,8 @@
 // (running_call) or lets call() turn. Three shapes, one per isolate mode:
 //   v8_function     an isolate of its own, compiled once (reuse mode), called in one kept
 //                   context or in a fresh context per call
-//   call_in_new_isolate   an isolate made for one call and disposed after it (fresh mode)
+//   call_in_new_isolate   an isolate made for one call and disposed after it (fresh mode),
+//                   or made ahead as a blank_isolate while its thread was idle
 //   shared_context  one isolate and one context shared by many functions (unsafe mode)
 // Every object here must be used by one thread at a time; V8 headers stay out of this header.
 #include <chrono>
@@ -104,14 +105,35 @@ private:
   std::shared_ptr<state> state_;
 };
 
+// An isolate made ahead for one fresh-mode call (in a worker's idle time): created with its
+// heap limit, its context, console and host API, and no user code run in it. A call takes
+// it (start_in_new_isolate) and it is disposed after that call, like any fresh isolate.
+class blank_isolate {
+public:
+  explicit blank_isolate(std::int64_t heap_limit_mb);
+  ~blank_isolate();
+  blank_isolate(const blank_isolate&) = delete;
+  blank_isolate& operator=(const blank_isolate&) = delete;
+  std::int64_t heap_limit_mb() const { return heap_limit_mb_; }
+
+  struct state;
+  std::unique_ptr<state> take(); // for start_in_new_isolate: empties this one
+
+private:
+  std::int64_t heap_limit_mb_;
+  std::unique_ptr<state> s_;
+};
+
 // Creates an isolate, compiles, calls once and disposes the isolate. result.init_us says
 // how long creating and compiling took.
 call_result call_in_new_isolate(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
                                 const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes = -1);
-// The same as a call its owner turns; the isolate is disposed when the call ends.
+// The same as a call its owner turns; the isolate is disposed when the call ends. With
+// `made_ahead` (of the same heap limit) the call runs in it instead of a new isolate, and
+// init_us counts compiling only.
 std::unique_ptr<running_call> start_in_new_isolate(const std::string& code, const std::string& main_name,
                                                    std::int64_t heap_limit_mb, const std::string& params_json,
-                                                   call_options opts);
+                                                   call_options opts, std::unique_ptr<blank_isolate> made_ahead = nullptr);
 
 // Checks that `code` compiles and defines `main_name`, in a throw-away isolate: status ok,
 // or the failure and its message.
