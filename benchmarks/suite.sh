@@ -18,17 +18,20 @@ LOAD=build/benchmarks/whisk-load
 source benchmarks/common.sh
 bench_scratch suite
 
-row() { # label json-file
-  printf '| %s | %.0f | %.3f | %.3f | %.3f |\n' "$1" "$(json_get "$2" rps)" "$(json_get "$2" latency.p50_ms)" \
-    "$(json_get "$2" latency.p99_ms)" "$(json_get "$2" latency.p999_ms)"
+row() { # label json-file peer-json-file: the row with its req/s against the peer's of the same run
+  printf '| %s | %.0f | %.3f | %.3f | %.3f | %.1f | %s |\n' "$1" "$(json_get "$2" rps)" "$(json_get "$2" latency.p50_ms)" \
+    "$(json_get "$2" latency.p99_ms)" "$(json_get "$2" latency.p999_ms)" \
+    "$(python3 -c "import sys; print(float(sys.argv[1]) / float(sys.argv[2]))" "$(json_get "$2" latency.p99_ms)" "$(json_get "$2" latency.p50_ms)")" \
+    "$(ratio "$(json_get "$2" rps)" "$(json_get "$3" rps)")x"
 }
 ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
 # measure URL BODY JSON_OUT [AUTH]: a POST scenario, closed loop, 4 connections, warm-up excluded
+# (CONNS, default 4)
 measure() {
-  $LOAD "$1" -m POST -b "$2" ${4:+-a "$4"} -c 4 -d "$SECS" -w "$WARM" --quiet --json "$3" >/dev/null
+  $LOAD "$1" -m POST -b "$2" ${4:+-a "$4"} -c "${CONNS:-4}" -d "$SECS" -w "$WARM" --quiet --json "$3" >/dev/null
 }
 table_head() { # title
-  printf '\n## %s\n\n| server | req/s | p50 ms | p99 ms | p99.9 ms |\n|---|---:|---:|---:|---:|\n' "$1"
+  printf '\n## %s\n\n| server | req/s | p50 ms | p99 ms | p99.9 ms | p99 / p50 | req/s vs node:http |\n|---|---:|---:|---:|---:|---:|---:|\n' "$1"
 }
 
 OUT="$DIR/table.md"
@@ -100,12 +103,19 @@ put noop_iso "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$NOOP\"},\"limits\":
 echo "suite: warm invoke" >&2
 measure "$API/actions/noop?blocking=true&result=true" '{}' "$DIR/warm.json" "$WHISK_AUTH"
 measure "$PEER" '{}' "$DIR/peer.json"
+# saturation: the tail (goal: p99 within 5x p50)
+CONNS=32 measure "$API/actions/noop?blocking=true&result=true" '{}' "$DIR/warm32.json" "$WHISK_AUTH"
+CONNS=32 measure "$PEER" '{}' "$DIR/peer32.json"
 {
-  table_head "Warm invoke: noop nodejs, blocking, 4 connections, closed loop"
-  row "whisk-node (process backend)" "$DIR/warm.json"
-  row "bare node:http, same function" "$DIR/peer.json"
+  table_head "Warm invoke: noop nodejs, blocking, closed loop"
+  row "whisk-node (process backend), 4 connections" "$DIR/warm.json" "$DIR/peer.json"
+  row "bare node:http, same function, 4 connections" "$DIR/peer.json" "$DIR/peer.json"
+  row "whisk-node (process backend), 32 connections" "$DIR/warm32.json" "$DIR/peer32.json"
+  row "bare node:http, same function, 32 connections" "$DIR/peer32.json" "$DIR/peer32.json"
   echo
-  echo "Ratio whisk-node / node:http: **$(ratio "$(json_get "$DIR/warm.json" rps)" "$(json_get "$DIR/peer.json" rps)")** (goal >= 0.7)"
+  echo "Ratio whisk-node / node:http at 4 connections: **$(ratio "$(json_get "$DIR/warm.json" rps)" "$(json_get "$DIR/peer.json" rps)")** (goal >= 0.7);" \
+    "at 32: **$(ratio "$(json_get "$DIR/warm32.json" rps)" "$(json_get "$DIR/peer32.json" rps)")**." \
+    "Tail at 32 connections: p99 / p50 **$(ratio "$(json_get "$DIR/warm32.json" latency.p99_ms)" "$(json_get "$DIR/warm32.json" latency.p50_ms)")** (goal <= 5)."
 } >>"$OUT"
 
 # --- 3b. containerless: js:isolate in each mode vs workerd vs a container vs node:http ---
@@ -122,24 +132,27 @@ echo "suite: js:isolate (benchmarks/isolates.sh)" >&2
 # --- 4. ten actions, random, blocking ---
 echo "suite: ten-action mix" >&2
 $LOAD --config benchmarks/load/examples/noop10.json -d "$SECS" -w "$WARM" --quiet --json "$DIR/mix.json" >/dev/null
+CONNS=8 measure "$PEER" '{}' "$DIR/peer8.json"
 {
   table_head "Multi-action mix: 10 noop nodejs actions (128 MB), drawn at random, 8 connections"
-  row "10-action mix" "$DIR/mix.json"
+  row "10-action mix" "$DIR/mix.json" "$DIR/peer8.json"
+  row "bare node:http, one function, 8 connections" "$DIR/peer8.json" "$DIR/peer8.json"
 } >>"$OUT"
 
 echo "suite: mixed kinds" >&2
 $LOAD --config benchmarks/load/examples/mixed_kinds.json -d "$SECS" -w "$WARM" --quiet --json "$DIR/kinds.json" >/dev/null
-python3 - "$DIR/kinds.json" >>"$OUT" <<'PY'
+python3 - "$DIR/kinds.json" "$DIR/peer8.json" >>"$OUT" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
+peer = json.load(open(sys.argv[2]))["rps"]
 print()
 print("## Mixed kinds: nodejs 6 : python 3 : native 1 : js:isolate 4, 8 connections")
 print()
-print("| target | req/s | p50 ms | p99 ms | statuses |")
-print("|---|---:|---:|---:|---|")
+print("| target | req/s | p50 ms | p99 ms | statuses | req/s vs node:http (8 connections, all of its req/s) |")
+print("|---|---:|---:|---:|---|---:|")
 for t in d["targets"] + [dict(name="all", rps=d["rps"], latency=d["latency"], status=d["status"])]:
-    print("| %s | %.0f | %.3f | %.3f | %s |" % (t["name"], t["rps"], t["latency"]["p50_ms"], t["latency"]["p99_ms"],
-          " ".join("%s=%s" % kv for kv in t["status"].items())))
+    print("| %s | %.0f | %.3f | %.3f | %s | %.2fx |" % (t["name"], t["rps"], t["latency"]["p50_ms"], t["latency"]["p99_ms"],
+          " ".join("%s=%s" % kv for kv in t["status"].items()), t["rps"] / peer))
 PY
 
 # --- 5. durable answers and overload, on a node with the default options ---
