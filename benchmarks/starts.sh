@@ -71,6 +71,9 @@ exec_ms() {
 t = time.monotonic(); subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
 print("%.2f" % ((time.monotonic() - t) * 1000))' "$@"
 }
+# The environment a runtime gets (spawn.cpp): this shell's may slow node down (e.g.
+# NODE_EXTRA_CA_CERTS makes node parse a CA bundle before running anything).
+RUNTIME_ENV=(env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp LANG=C.UTF-8)
 # first_invoke NAME: ms of the first blocking invoke of action NAME (must answer 200)
 first_invoke() {
   local out
@@ -90,11 +93,12 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", (N
 ratio() { $PY -c 'import sys; print("%.2f" % (float(sys.argv[1]) / float(sys.argv[2])))' "$1" "$2"; }
 
 echo "starts: exec to /ping, node -e 0, python3 -c pass ($N each)" >&2
-ping=() nodee=() pye=()
+ping=() nodee=() nodeclean=() pye=()
 for _ in $(seq "$N"); do
   ping+=("$(exec_to_ping)")
   nodee+=("$(exec_ms node -e 0)")
-  pye+=("$(exec_ms "$PY" -c pass)")
+  nodeclean+=("$(exec_ms "${RUNTIME_ENV[@]}" node -e 0)")
+  pye+=("$(exec_ms "${RUNTIME_ENV[@]}" "$PY" -c pass)")
 done
 
 echo "starts: first invokes, cold and stem cell ($N each)" >&2
@@ -120,11 +124,12 @@ for i in $(seq "$N"); do
   stem+=("$(first_invoke "stem$i")")
 done
 
-P=$(median "${ping[@]}") NE=$(median "${nodee[@]}") PE=$(median "${pye[@]}")
+P=$(median "${ping[@]}") NE=$(median "${nodee[@]}") NC=$(median "${nodeclean[@]}") PE=$(median "${pye[@]}")
 C=$(median "${cold[@]}") S=$(median "${stem[@]}") PC=$(median "${pycold[@]}")
 echo "| start (median of $N) | ms | peer or goal | ms | ratio |"
 echo "|---|---:|---|---:|---:|"
 echo "| whisk-node exec to answering /ping | $P | goal | 100 | $(ratio "$P" 100) |"
 echo "| cold first invoke, nodejs:20 (new container to first result) | $C | \`node -e 0\` | $NE | $(ratio "$C" "$NE") |"
+echo "| (the same) | $C | \`node -e 0\`, the runtime's environment | $NC | $(ratio "$C" "$NC") |"
 echo "| stem-cell first invoke, nodejs:20 (prewarmed container to first result) | $S | goal | 5 | $(ratio "$S" 5) |"
-echo "| cold first invoke, python:3 | $PC | \`python3 -c pass\` | $PE | $(ratio "$PC" "$PE") |"
+echo "| cold first invoke, python:3 | $PC | \`python3 -c pass\`, the runtime's environment | $PE | $(ratio "$PC" "$PE") |"
