@@ -56,8 +56,9 @@ std::string read_file(const std::string& path) {
 }
 
 // Whether a cgroup file system is mounted with favordynmods: then moving a process into a
-// cgroup is cheap; else the first move of each new runtime waits out an RCU grace period
-// (7-15 ms of every cold start on the 2-core VM, 0.2 ms with the option: benchmarks/README).
+// cgroup is cheap; else a new runtime's move may wait out an RCU grace period (7-15 ms of a
+// cold start on the 2-core VM, 0.2 ms with the option: benchmarks/README). (Kernels from
+// 6.18 keep the cheap mode once it was on, even after a remount without the option.)
 bool favors_dynamic_moves() {
   std::istringstream in(read_file("/proc/self/mounts"));
   std::string device, dir, type, options, rest;
@@ -183,7 +184,7 @@ std::string cgroup_tree::describe() const {
                      !v2_root_.empty() ? v2_root_ + " (cgroup.freeze)" : (freezer_root_.empty() ? "none (signals)" : freezer_root_ + " (v1 freezer)"),
                      memory_root_.empty() ? "none" : memory_root_, pids_root_.empty() ? "none" : pids_root_,
                      favors_dynamic_moves() ? "fast (favordynmods)"
-                                            : "each new runtime waits an RCU grace period (mount option favordynmods avoids it)");
+                                            : "no cgroup mount has favordynmods (a new runtime's move may wait an RCU grace period)");
 }
 
 std::optional<cgroup_leaf> cgroup_tree::create_leaf(const std::string& id, std::int64_t memory_mb, std::int64_t pids_max) const {
