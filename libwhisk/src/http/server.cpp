@@ -6,6 +6,10 @@
 #include <boost/beast/version.hpp>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <mutex>
+#include <optional>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <thread>
 
@@ -49,7 +53,11 @@ std::string_view reason_json(int status) {
   }
 }
 
-// One connection: read -> hand to the handler -> write, chained asynchronously on a strand.
+// One connection, on a strand: read a request, hand it to the handler, and read on. The
+// answer is written by the thread that gives it (the store's writer, after a commit): with
+// the next read already waiting in the reactor, the session's thread wakes once per
+// request instead of twice. Requests on one connection are answered in order: one read
+// while another waits for its answer is held until that answer is written.
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket socket, const handler& h, std::size_t body_limit, std::atomic<std::int64_t>& open)
@@ -63,14 +71,22 @@ public:
   }
 
   void close() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      beast::error_code ec;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      self->stream_.close();
-    });
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->shut(); });
   }
 
 private:
+  // Closes the socket; under mx_, so that no answer is being written to its descriptor (a
+  // closed descriptor's number may belong to another connection a moment later).
+  void shut() {
+    std::lock_guard guard{mx_};
+    if (closed_)
+      return;
+    closed_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(body_limit_);
@@ -84,21 +100,33 @@ private:
   void on_read(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout ||
         ec == asio::error::connection_reset || ec == asio::error::eof) {
-      stream_.close();
+      std::unique_lock lock{mx_};
+      if (busy_ && ec == bhttp::error::end_of_stream) { // the peer is done sending: answer, then close
+        close_after_ = true;
+        return;
+      }
+      lock.unlock();
+      shut();
       return;
     }
     if (ec) {
       int status = ec == bhttp::error::body_limit ? 413 : 400;
-      keep_alive_ = false;
       response r;
       r.status = status;
       r.body = std::string(reason_json(status));
-      write(std::move(r));
+      std::unique_lock lock{mx_};
+      if (busy_) { // after the answer in progress: the connection ends there
+        close_after_ = true;
+        return;
+      }
+      busy_ = true;
+      lock.unlock();
+      answer(std::move(r), version_of(11), false);
       return;
     }
     auto& msg = parser_->get();
-    keep_alive_ = msg.keep_alive();
-    version_ = msg.version();
+    bool keep_alive = msg.keep_alive();
+    unsigned version = msg.version();
     request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -113,31 +141,108 @@ private:
       }
     req.body = std::move(msg.body());
     req.received = std::chrono::steady_clock::now();
-    stream_.expires_never(); // the handler may take as long as the action runs
+    {
+      std::lock_guard guard{mx_};
+      if (busy_) { // pipelined behind an answer not written yet: it waits for that one
+        held_.emplace(held_request{std::move(req), version, keep_alive});
+        return;
+      }
+      busy_ = true;
+    }
+    dispatch(std::move(req), version, keep_alive);
+  }
+
+  static unsigned version_of(unsigned v) { return v ? v : 11; }
+
+  // Hands a request to the handler and reads the next one meanwhile (unless it is the last).
+  void dispatch(request req, unsigned version, bool keep_alive) {
     auto self = shared_from_this();
-    handler_(std::move(req), [self](response r) {
-      asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
+    handler_(std::move(req), [self, version, keep_alive](response r) { self->answer(std::move(r), version, keep_alive); });
+    if (keep_alive)
+      read();
+  }
+
+  // From any thread, once per request: writes what the socket takes at once, the rest on the strand.
+  void answer(response r, unsigned version, bool keep_alive) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version_of(version)};
+    res.set(bhttp::field::server, "whisk");
+    res.set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers)
+      res.set(k, v);
+    res.keep_alive(keep_alive);
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+    auto text = std::make_shared<std::string>(serialize(res));
+    std::size_t sent = 0;
+    {
+      std::lock_guard guard{mx_};
+      if (closed_)
+        return;
+      int fd = stream_.socket().native_handle();
+      while (sent < text->size()) {
+        auto n = ::send(fd, text->data() + sent, text->size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0)
+          sent += static_cast<std::size_t>(n);
+        else if (n < 0 && errno == EINTR)
+          continue;
+        else
+          break; // full (the strand writes the rest) or broken (the strand finds out)
+      }
+    }
+    if (sent == text->size()) {
+      written(keep_alive);
+      return;
+    }
+    asio::post(stream_.get_executor(), [self = shared_from_this(), text, sent, keep_alive] {
+      asio::async_write(self->stream_, asio::buffer(text->data() + sent, text->size() - sent),
+                        [self, text, keep_alive](beast::error_code ec, std::size_t) { self->written(keep_alive && !ec); });
     });
   }
 
-  void write(response r) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), version_ ? version_ : 11);
-    res->set(bhttp::field::server, "whisk");
-    res->set(bhttp::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers)
-      res->set(k, v);
-    res->keep_alive(keep_alive_);
-    res->body() = std::move(r.body);
-    res->prepare_payload();
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !self->keep_alive_) {
+  static std::string serialize(bhttp::response<bhttp::string_body>& res) {
+    std::string out;
+    bhttp::serializer<false, bhttp::string_body> sr{res};
+    beast::error_code ec;
+    while (!sr.is_done() && !ec)
+      sr.next(ec, [&](beast::error_code&, auto const& buffers) {
+        for (auto b : beast::buffers_range_ref(buffers))
+          out.append(static_cast<const char*>(b.data()), b.size());
+        sr.consume(beast::buffer_bytes(buffers));
+      });
+    return out;
+  }
+
+  // An answer is out: the connection ends, or a held request goes next.
+  void written(bool keep_alive) {
+    std::unique_lock lock{mx_};
+    if (!keep_alive || close_after_) {
+      lock.unlock();
+      asio::post(stream_.get_executor(), [self = shared_from_this()] {
+        std::lock_guard guard{self->mx_};
+        if (self->closed_)
+          return;
         beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
-      self->read();
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored); // the peer closes; the read sees it
+      });
+      return;
+    }
+    if (!held_) {
+      busy_ = false;
+      return;
+    }
+    auto next = std::move(*held_);
+    held_.reset();
+    lock.unlock();
+    asio::post(stream_.get_executor(), [self = shared_from_this(), next = std::move(next)]() mutable {
+      self->dispatch(std::move(next.req), next.version, next.keep_alive);
     });
   }
+
+  struct held_request {
+    request req;
+    unsigned version;
+    bool keep_alive;
+  };
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -145,8 +250,11 @@ private:
   const handler& handler_;
   std::size_t body_limit_;
   std::atomic<std::int64_t>& open_;
-  bool keep_alive_ = true;
-  unsigned version_ = 11;
+  std::mutex mx_;       // guards what follows, and the socket's descriptor against its closing
+  bool closed_ = false;
+  bool busy_ = false;   // a request is with the handler and its answer not written yet
+  bool close_after_ = false; // the peer finished sending (or sent garbage): close after the answer
+  std::optional<held_request> held_;
 };
 
 } // namespace
