@@ -25,7 +25,7 @@ FETCH="async function main({n}) { const r = await fetch('$PEER', {method: 'POST'
 keep='"annotations":[{"key":"isolate-reuse-context","value":true}]'
 put i_plain "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$PLAIN\"},$keep}"
 put i_fetch "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$FETCH\"},$keep}"
-put i_fetch_ctx "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$FETCH\"}}"
+put i_fetch_ctx "{\"exec\":{\"kind\":\"js:isolate\",\"code\":\"$FETCH\"},\"annotations\":[{\"key\":\"isolate-reuse-context\",\"value\":false}]}"
 put n_plain "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$PLAIN\"}}"
 put n_fetch "{\"exec\":{\"kind\":\"nodejs:20\",\"code\":\"$FETCH\"}}"
 for a in i_plain i_fetch i_fetch_ctx n_plain n_fetch; do
@@ -92,7 +92,7 @@ def get(n, c):
 rows = [("the fetched server itself (bare node:http), no whisk", "peer", None),
         ("js:isolate kept context, no fetch", "i_plain", None),
         ("js:isolate kept context, `await fetch` to the server", "i_fetch", "i_plain"),
-        ("js:isolate new context per call (default), `await fetch`", "i_fetch_ctx", "i_plain"),
+        ("js:isolate new context per call (isolate-reuse-context: false), `await fetch`", "i_fetch_ctx", "i_plain"),
         ("nodejs:20 container, no fetch", "n_plain", None),
         ("nodejs:20 container, `await fetch` to the server", "n_fetch", "n_plain")]
 if wd:
