@@ -101,6 +101,14 @@ int main(int argc, char** argv) {
   int key = 0;
   if (shared.load(&key, code, "main", 60000).status != call_status::ok)
     return 1;
+  compiled_code cache;
+  if (check_compiles(code, "main", 128, 60000, &cache).status != call_status::ok || !cache)
+    return 1;
+  row("call in an isolate made ahead, compiled from the action's code cache (fresh mode)",
+      ahead(calls / 10, [&] { blank = std::make_unique<blank_isolate>(128); }, [&] {
+        call_options opts;
+        must(run_to_end(start_in_new_isolate(code, "main", 128, R"({"n":21})", std::move(opts), std::move(blank), cache)));
+      }));
   row("call, shared context (unsafe mode)", per_call(calls * 10, [&] { must(shared.call(&key, R"({"n":21})", 60000)); }));
   return 0;
 }

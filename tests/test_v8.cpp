@@ -159,6 +159,18 @@ TEST_CASE("v8: fresh mode makes an isolate for one call and says how long that t
   CHECK(spin.output == "The action exceeded its time limits of 150 milliseconds.");
   CHECK(check_compiles("function main() {}", "main", 64, 1000).status == call_status::ok);
   CHECK(check_compiles("function other() {}", "main", 64, 1000).status == call_status::threw);
+  // the code compiled once (its code cache) starts later isolates; it holds no values of the run that made it
+  const std::string counter = "let n = 0; globalThis.made = Date.now(); function main(p) { return {n: ++n, x: p.x}; }";
+  compiled_code cache;
+  REQUIRE(check_compiles(counter, "main", 64, 1000, &cache).status == call_status::ok);
+  REQUIRE(cache);
+  CHECK(!cache->empty());
+  for (int i = 0; i < 2; ++i)
+    CHECK(run_to_end(start_in_new_isolate(counter, "main", 64, R"({"x":5})", call_options{}, nullptr, cache)).output ==
+          R"({"n":1,"x":5})");
+  // a cache of other code is refused by V8, and the source compiled instead
+  auto other = run_to_end(start_in_new_isolate("function main() { return {other: true}; }", "main", 64, "{}", call_options{}, nullptr, cache));
+  CHECK(other.output == R"({"other":true})");
 }
 
 TEST_CASE("v8: a shared context holds many functions that can see each other's globals") {

@@ -40,6 +40,13 @@ struct isolate_backend::code {
   mode how = mode::reuse;
   bool reuse_context = false;
   std::string label; // for logs: a short identity
+  // fresh mode: the code compiled once (at init), for every fresh isolate to start from
+  mutable std::mutex compiled_mx;
+  mutable compiled_code compiled;
+  compiled_code compiled_form() const {
+    std::lock_guard guard{compiled_mx};
+    return compiled;
+  }
 };
 
 // The isolates of one worker thread. Only that thread touches them.
@@ -314,7 +321,15 @@ struct isolate_backend::worker {
     call_result r;
     switch (fn->how) {
       case mode::reuse: cached(fn, timeout_ms, r); break;
-      case mode::fresh: r = check_compiles(fn->source, fn->main, fn->memory_mb, timeout_ms); break;
+      case mode::fresh: {
+        compiled_code made;
+        r = check_compiles(fn->source, fn->main, fn->memory_mb, timeout_ms, &made);
+        if (made) {
+          std::lock_guard guard{fn->compiled_mx};
+          fn->compiled = std::move(made);
+        }
+        break;
+      }
       case mode::unsafe: r = load_shared(fn, timeout_ms); break;
     }
     return r;
@@ -347,7 +362,8 @@ struct isolate_backend::worker {
       }
       case mode::fresh:
         c.fresh += 1;
-        run = start_in_new_isolate(fn->source, fn->main, fn->memory_mb, params, std::move(opts), made_ahead(fn->memory_mb));
+        run = start_in_new_isolate(fn->source, fn->main, fn->memory_mb, params, std::move(opts), made_ahead(fn->memory_mb),
+                                   fn->compiled_form());
         break;
       case mode::unsafe: {
         auto prep = load_shared(fn, timeout_ms);

@@ -299,9 +299,10 @@ call_result instantiate(engine& e, v8::Local<v8::Context> ctx, v8::Local<v8::Unb
   return r;
 }
 
-// Compiles the module wrapper of `code` (no user code runs).
+// Compiles the module wrapper of `code` (no user code runs), from `cache` when given (V8
+// checks that it was made from this source by this V8 and compiles the source if not).
 call_result compile_script(engine& e, const std::string& code, const std::string& main_name,
-                           v8::Local<v8::UnboundScript>& script) {
+                           v8::Local<v8::UnboundScript>& script, const compiled_code& cache = nullptr) {
   call_result r;
   if (!is_valid_identifier(main_name)) {
     r.status = call_status::threw;
@@ -309,8 +310,12 @@ call_result compile_script(engine& e, const std::string& code, const std::string
     return r;
   }
   v8::TryCatch trap(e.iso);
-  v8::ScriptCompiler::Source source(str(e.iso, module_source(code, main_name)));
-  if (!v8::ScriptCompiler::CompileUnboundScript(e.iso, &source).ToLocal(&script)) {
+  auto* cached = cache ? new v8::ScriptCompiler::CachedData(reinterpret_cast<const std::uint8_t*>(cache->data()),
+                                                            static_cast<int>(cache->size()))
+                       : nullptr; // (owned by `source`, which does not own the bytes)
+  v8::ScriptCompiler::Source source(str(e.iso, module_source(code, main_name)), cached);
+  auto options = cached ? v8::ScriptCompiler::kConsumeCodeCache : v8::ScriptCompiler::kNoCompileOptions;
+  if (!v8::ScriptCompiler::CompileUnboundScript(e.iso, &source, options).ToLocal(&script)) {
     r.status = call_status::threw;
     r.output = init_prefix + text(e.iso, trap.Exception());
   }
@@ -697,7 +702,7 @@ std::unique_ptr<running_call> v8_function::start(const std::string& params_json,
 // ---- fresh mode -------------------------------------------------------------------------
 
 call_result check_compiles(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
-                           std::int64_t timeout_ms) {
+                           std::int64_t timeout_ms, compiled_code* made_code) {
   auto started = clock_type::now();
   auto e = std::make_unique<engine>(heap_limit_mb);
   call_result r;
@@ -710,6 +715,14 @@ call_result check_compiles(const std::string& code, const std::string& main_name
     v8::Local<v8::UnboundScript> script;
     v8::Local<v8::Function> fn;
     r = load_into(*e, ctx, code, main_name, timeout_ms, script, fn);
+    if (made_code && r.status == call_status::ok) {
+      // made after the top level ran, so that it holds the functions that compiled: code
+      // (bytecode) only, none of the values the top level made
+      std::unique_ptr<v8::ScriptCompiler::CachedData> data(v8::ScriptCompiler::CreateCodeCache(script));
+      if (data && data->length > 0)
+        *made_code = std::make_shared<const std::string>(reinterpret_cast<const char*>(data->data),
+                                                         static_cast<std::size_t>(data->length));
+    }
     made.ctx.Reset();
   }
   r.init_us = micros_since(started);
@@ -742,7 +755,8 @@ std::unique_ptr<blank_isolate::state> blank_isolate::take() { return std::move(s
 
 std::unique_ptr<running_call> start_in_new_isolate(const std::string& code, const std::string& main_name,
                                                    std::int64_t heap_limit_mb, const std::string& params_json,
-                                                   call_options opts, std::unique_ptr<blank_isolate> made_ahead) {
+                                                   call_options opts, std::unique_ptr<blank_isolate> made_ahead,
+                                                   compiled_code cache) {
   auto started = clock_type::now();
   auto s = std::make_unique<running_call::state>();
   std::unique_ptr<blank_isolate::state> blank;
@@ -764,7 +778,7 @@ std::unique_ptr<running_call> start_in_new_isolate(const std::string& code, cons
     auto ctx = s->own_ctx.empty() ? e.new_context(s->own_ctx) : s->own_ctx.ctx.Get(e.iso);
     v8::Context::Scope context_scope(ctx);
     v8::Local<v8::UnboundScript> script;
-    made = compile_script(e, code, main_name, script);
+    made = compile_script(e, code, main_name, script, cache);
     made.init_us = micros_since(started);
     if (made.status == call_status::ok) {
       s->script.Reset(e.iso, script);

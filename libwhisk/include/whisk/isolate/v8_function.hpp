@@ -105,6 +105,11 @@ private:
   std::shared_ptr<state> state_;
 };
 
+// V8's compiled form (code cache) of an action's module-wrapped code, made once by
+// check_compiles: fresh isolates compile from it instead of parsing the source again.
+// Bytecode only: nothing of a run's values is in it.
+using compiled_code = std::shared_ptr<const std::string>;
+
 // An isolate made ahead for one fresh-mode call (in a worker's idle time): created with its
 // heap limit, its context, console and host API, and no user code run in it. A call takes
 // it (start_in_new_isolate) and it is disposed after that call, like any fresh isolate.
@@ -130,15 +135,16 @@ call_result call_in_new_isolate(const std::string& code, const std::string& main
                                 const std::string& params_json, std::int64_t timeout_ms, std::int64_t log_limit_bytes = -1);
 // The same as a call its owner turns; the isolate is disposed when the call ends. With
 // `made_ahead` (of the same heap limit) the call runs in it instead of a new isolate, and
-// init_us counts compiling only.
+// init_us counts compiling only. With `cache` (of this code) it compiles from the cache.
 std::unique_ptr<running_call> start_in_new_isolate(const std::string& code, const std::string& main_name,
                                                    std::int64_t heap_limit_mb, const std::string& params_json,
-                                                   call_options opts, std::unique_ptr<blank_isolate> made_ahead = nullptr);
+                                                   call_options opts, std::unique_ptr<blank_isolate> made_ahead = nullptr,
+                                                   compiled_code cache = nullptr);
 
 // Checks that `code` compiles and defines `main_name`, in a throw-away isolate: status ok,
-// or the failure and its message.
+// or the failure and its message. With `made_code`, also hands back its compiled form.
 call_result check_compiles(const std::string& code, const std::string& main_name, std::int64_t heap_limit_mb,
-                           std::int64_t timeout_ms);
+                           std::int64_t timeout_ms, compiled_code* made_code = nullptr);
 
 // One isolate and one context in which many functions are loaded side by side: no
 // isolation between them beyond the module wrapper. Functions are named by a caller's key.
