@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "whisk/http/server.hpp"
@@ -61,15 +62,18 @@ auto bytes(std::size_t n) {
 // The server answers /slow/N from another thread after N ms, /big with 8 MB from another
 // thread, anything else at once on the session's thread.
 struct fixture {
+  std::mutex mx; // threads: added on the server's thread, joined on the test's
   std::vector<std::thread> threads;
   http::server server{http::server_config{"127.0.0.1", 0, 1, 1 << 20}, [this](http::request req, http::responder respond) {
                         if (req.target.rfind("/slow/", 0) == 0) {
                           int ms = std::stoi(req.target.substr(6));
+                          std::lock_guard guard{mx};
                           threads.emplace_back([respond, ms, target = req.target] {
                             std::this_thread::sleep_for(std::chrono::milliseconds(ms));
                             respond(http::response{200, target, "text/plain", {}});
                           });
                         } else if (req.target == "/big") {
+                          std::lock_guard guard{mx};
                           threads.emplace_back([respond] { respond(http::response{200, std::string(8 << 20, 'x'), "text/plain", {}}); });
                         } else {
                           respond(http::response{200, req.target, "text/plain", {}});
@@ -82,8 +86,11 @@ struct fixture {
     port = *p;
   }
   ~fixture() {
-    for (auto& t : threads)
-      t.join();
+    { // (every request of a test was answered before it ends: no thread is added meanwhile)
+      std::lock_guard guard{mx};
+      for (auto& t : threads)
+        t.join();
+    }
     server.stop();
   }
 };
@@ -167,4 +174,36 @@ TEST_CASE("http: an answer for a peer that is gone is dropped and others are ser
   send_text(fd, get("/alive"));
   CHECK(has("/alive")(read_until(fd, has("/alive"))));
   ::close(fd);
+}
+
+TEST_CASE("http: a request that cannot be read behind an answer in progress gets its 413 after that answer") {
+  fixture f; // body limit 1 MB
+  int fd = connect_to(f.port);
+  std::string big(2 << 20, 'b');
+  send_text(fd, get("/slow/100") + "POST /big-body HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n");
+  ::send(fd, big.data(), big.size(), MSG_NOSIGNAL); // (the server may stop reading it: a short send is fine)
+  bool closed = false;
+  auto text = read_until(fd, never, &closed);
+  auto first = text.find("/slow/100"), error = text.find("HTTP/1.1 413");
+  CHECK(first != std::string::npos);
+  CHECK(error != std::string::npos);
+  CHECK(first < error);
+  CHECK(closed);
+  ::close(fd);
+}
+
+TEST_CASE("http: a Connection close answer ends the session so that its connection is no longer counted") {
+  fixture f;
+  for (int i = 0; i < 3; ++i) {
+    int fd = connect_to(f.port);
+    send_text(fd, get("/x", "Connection: close\r\n"));
+    bool closed = false;
+    read_until(fd, never, &closed);
+    CHECK(closed);
+    ::close(fd);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (f.server.stats().open_connections > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(f.server.stats().open_connections == 0);
 }

@@ -67,7 +67,10 @@ public:
   ~session() { --open_; }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->arm_idle(self->idle_since_ + idle_limit); // (not shared yet: no lock needed)
+      self->read();
+    });
   }
 
   void close() {
@@ -75,9 +78,11 @@ public:
   }
 
 private:
-  // Closes the socket; under mx_, so that no answer is being written to its descriptor (a
-  // closed descriptor's number may belong to another connection a moment later).
+  // Closes the socket (on the strand); under mx_, so that no answer is being written to its
+  // descriptor (a closed descriptor's number may belong to another connection a moment
+  // later). Every close goes through here: the stream itself has no deadline of its own.
   void shut() {
+    idle_timer_.cancel();
     std::lock_guard guard{mx_};
     if (closed_)
       return;
@@ -87,11 +92,34 @@ private:
     stream_.close();
   }
 
+  // Idle keep-alive connections (and requests that take that long to arrive) end after
+  // idle_limit without an answer owed. One timer per session, on the strand, that looks at
+  // idle_since_ when it fires: answers need not touch it (that would wake this thread).
+  static constexpr auto idle_limit = std::chrono::minutes(5);
+  void arm_idle(std::chrono::steady_clock::time_point at) {
+    idle_timer_.expires_at(at);
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec)
+        return; // cancelled: the session is closing
+      auto now = std::chrono::steady_clock::now();
+      std::unique_lock lock{self->mx_};
+      if (self->closed_)
+        return;
+      if (self->busy_ || now < self->idle_since_ + idle_limit) {
+        auto next = self->busy_ ? now + idle_limit : self->idle_since_ + idle_limit;
+        lock.unlock();
+        self->arm_idle(next);
+        return;
+      }
+      lock.unlock();
+      self->shut();
+    });
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(body_limit_);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(std::chrono::minutes(5)); // idle keep-alive connections end
     bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->on_read(ec);
     });
@@ -111,22 +139,20 @@ private:
     }
     if (ec) {
       int status = ec == bhttp::error::body_limit ? 413 : 400;
-      response r;
-      r.status = status;
-      r.body = std::string(reason_json(status));
       std::unique_lock lock{mx_};
-      if (busy_) { // after the answer in progress: the connection ends there
-        close_after_ = true;
+      if (busy_) { // answered after the answer in progress; the connection ends there
+        held_error_ = status;
         return;
       }
       busy_ = true;
       lock.unlock();
-      answer(std::move(r), version_of(11), false);
+      answer(error_response(status), last_version_, false);
       return;
     }
     auto& msg = parser_->get();
     bool keep_alive = msg.keep_alive();
     unsigned version = msg.version();
+    last_version_ = version_of(version);
     request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -153,6 +179,13 @@ private:
   }
 
   static unsigned version_of(unsigned v) { return v ? v : 11; }
+
+  static response error_response(int status) {
+    response r;
+    r.status = status;
+    r.body = std::string(reason_json(status));
+    return r;
+  }
 
   // Hands a request to the handler and reads the next one meanwhile (unless it is the last).
   void dispatch(request req, unsigned version, bool keep_alive) {
@@ -212,9 +245,16 @@ private:
     return out;
   }
 
-  // An answer is out: the connection ends, or a held request goes next.
+  // An answer is out: the connection ends, or what was read meanwhile goes next.
   void written(bool keep_alive) {
     std::unique_lock lock{mx_};
+    if (keep_alive && held_error_) { // a request that could not be read came behind it
+      int status = *held_error_;
+      held_error_.reset();
+      lock.unlock();
+      answer(error_response(status), last_version_, false);
+      return;
+    }
     if (!keep_alive || close_after_) {
       lock.unlock();
       asio::post(stream_.get_executor(), [self = shared_from_this()] {
@@ -222,18 +262,27 @@ private:
         if (self->closed_)
           return;
         beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored); // the peer closes; the read sees it
+        // no read waits (none was started after this answer's request): the session, and
+        // with it the socket, ends with its last reference once the idle timer lets go
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        self->idle_timer_.cancel();
       });
       return;
     }
     if (!held_) {
       busy_ = false;
+      idle_since_ = std::chrono::steady_clock::now();
       return;
     }
     auto next = std::move(*held_);
     held_.reset();
     lock.unlock();
     asio::post(stream_.get_executor(), [self = shared_from_this(), next = std::move(next)]() mutable {
+      {
+        std::lock_guard guard{self->mx_};
+        if (self->closed_)
+          return;
+      }
       self->dispatch(std::move(next.req), next.version, next.keep_alive);
     });
   }
@@ -255,6 +304,10 @@ private:
   bool busy_ = false;   // a request is with the handler and its answer not written yet
   bool close_after_ = false; // the peer finished sending (or sent garbage): close after the answer
   std::optional<held_request> held_;
+  std::optional<int> held_error_; // 400 or 413 for what came behind the answer in progress
+  unsigned last_version_ = 11;    // (on the strand) of the last request read whole
+  std::chrono::steady_clock::time_point idle_since_ = std::chrono::steady_clock::now(); // the last answer out
+  asio::steady_timer idle_timer_{stream_.get_executor()};
 };
 
 } // namespace
