@@ -104,6 +104,18 @@ req PUT "$API/packages/theirs2" '{"binding":{"namespace":"other","name":"private
 req GET "$APIHOST/api/v1/namespaces/_/activations?name=hi&limit=5"
 oreq GET "$OTHER/activations?limit=50"
 [[ $(jpy 'len(d)') == 0 ]] && ok "the runs are the caller's activations, not the owner's" || bad "foreign records" "$BODY"
+if have_isolates; then # a js:isolate action's kept context (the default) is never shared between namespaces
+  oreq PUT "$OTHER/actions/shared/count" '{"exec":{"kind":"js:isolate","code":"let n = 0; function main(p) { if (p.note) globalThis.note = p.note; return {n: ++n, note: globalThis.note || null}; }"}}'
+  oreq POST "$OTHER/actions/shared/count?blocking=true&result=true" '{"note":"other'"'"'s"}'
+  oreq POST "$OTHER/actions/shared/count?blocking=true&result=true" '{}'
+  [[ $STATUS == 200 && $BODY == '{"n":2,"note":"other'"'"'s"}' ]] && ok "js:isolate: the owner's calls share their kept context" || bad "owner's kept context" "$STATUS $BODY"
+  req POST "$OTHER/actions/shared/count?blocking=true&result=true" '{}'
+  [[ $STATUS == 200 && $BODY == '{"n":1,"note":null}' ]] && ok "js:isolate: another namespace calling the published action gets a context of its own, not the owner's globals" || bad "kept context across namespaces" "$STATUS $BODY"
+  oreq POST "$OTHER/actions/shared/count?blocking=true&result=true" '{}'
+  [[ $STATUS == 200 && $BODY == '{"n":3,"note":"other'"'"'s"}' ]] && ok "js:isolate: and the owner's state is untouched by it" || bad "owner's state after a foreign call" "$STATUS $BODY"
+else
+  skip "js:isolate kept contexts across namespaces"
+fi
 
 # --- sequences ---
 py_action inc 'def main(a): return {"n": a.get("n", 0) + 1}'

@@ -222,6 +222,11 @@ void send_run(self_ptr self, flight f) {
   auto& st = self->state;
   run_msg msg;
   msg.action = ref_of(f.inv.act, st.cfg.rest.api_host);
+  // Another namespace calling a published action gets containers (and js:isolate kept
+  // contexts) of its own: what one namespace's runs leave in globals or /tmp is never seen
+  // by another's.
+  if (!f.inv.subject.empty() && f.inv.subject != msg.action.ns)
+    msg.action.revision += " for " + f.inv.subject;
   msg.activation_id = f.inv.activation_id;
   msg.params_json = f.inv.params_json;
   msg.subject = f.inv.subject;
