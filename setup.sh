@@ -6,6 +6,7 @@
 #   ./setup.sh tsan      the same tests (but V8's) in a ThreadSanitizer build (build-tsan/)
 #   ./setup.sh package   the Debian package (build-deb/whisk_<version>_amd64.deb)
 #   ./setup.sh fuzz [S]  the libFuzzer targets (clang, build-fuzz/), each for S seconds (default 60)
+#   ./setup.sh bench [S] install what is missing (and wrk), run benchmarks/suite.sh, S seconds per run
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -106,8 +107,13 @@ case "${1:-}" in
     cmake --build "$ROOT/build-fuzz" -j 2 --target whisk_fuzz
     "$ROOT/tests/fuzz/run.sh" "$ROOT/build-fuzz" "${2:-60}"
     ;;
+  bench)
+    PACKAGES+=(wrk)
+    install_packages
+    exec "$ROOT/benchmarks/suite.sh" "${2:-8}"
+    ;;
   *)
-    sed -n '2,9p' "$0"
+    sed -n '2,10p' "$0"
     exit 2
     ;;
 esac

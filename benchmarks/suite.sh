@@ -3,6 +3,7 @@
 # peers on 127.0.0.1, runs every scenario with whisk-load, stops all it started, and
 # writes a Markdown table (benchmarks/results/suite-<date>.md). Needs root and wrk.
 #   benchmarks/suite.sh [SECONDS_PER_RUN]     (default 8; the whole suite stays under 10 min)
+#   ./setup.sh bench [SECONDS_PER_RUN]        (on a fresh machine: installs what it needs first)
 set -eEuo pipefail
 # a failing step says which, on stderr (its output may be going into the table)
 trap 'echo "$(basename "$0"): failed at line $LINENO: $BASH_COMMAND" >&2' ERR
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SECS=${1:-8}
 WARM=2
-command -v wrk >/dev/null || { echo "suite: needs wrk (apt-get install wrk)"; exit 2; }
+command -v wrk >/dev/null || { echo "suite: needs wrk (./setup.sh bench installs it and whatever else is missing)" >&2; exit 2; }
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/tmp/whisk-bench-build.log 2>&1 &&
   cmake --build build -j 2 >>/tmp/whisk-bench-build.log 2>&1 || { tail -30 /tmp/whisk-bench-build.log >&2; false; }
 LOAD=build/benchmarks/whisk-load
