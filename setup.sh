@@ -113,7 +113,7 @@ case "${1:-}" in
     exec "$ROOT/benchmarks/suite.sh" "${2:-8}"
     ;;
   *)
-    sed -n '2,10p' "$0"
+    sed -n '2,9p' "$0"
     exit 2
     ;;
 esac
