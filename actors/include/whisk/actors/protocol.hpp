@@ -91,7 +91,7 @@ struct action_ref {
   std::int64_t concurrency = 1;
   std::string env_json = "{}";
   std::string mode;           // js:isolate: reuse, fresh or unsafe
-  bool reuse_context = false; // js:isolate: keep one context across calls
+  bool reuse_context = true; // js:isolate, reuse mode: keep one context across calls (as the REST API does by default)
 };
 
 template <class Inspector>

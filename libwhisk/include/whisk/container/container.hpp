@@ -27,7 +27,7 @@ struct init_request {
   std::int64_t timeout_ms = 60000;
   std::int64_t log_limit_bytes = 10 << 20;
   std::string mode;           // how a runtime may run the code; isolates: "reuse", "fresh", "unsafe"
-  bool reuse_context = false; // isolates: keep one context across calls (reuse mode)
+  bool reuse_context = true; // isolates, reuse mode: keep one context across calls (false: a new context per call)
   std::int64_t concurrency = 1; // runs the owner may send at once (nodejs processes run them side by side)
 };
 
