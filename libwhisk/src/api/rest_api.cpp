@@ -98,17 +98,16 @@ http::response rest_api::missing() const {
 
 bool rest_api::handle_cached(const http::request& req, const http::responder& respond, const invoke_hook& invoke) {
   cached_only_ = true;
+  struct cached_scope {
+    bool& on;
+    ~cached_scope() { on = false; }
+  } scope{cached_only_};
   try {
     handle(req, respond, invoke);
+    return true;
   } catch (const store_needed&) {
-    cached_only_ = false;
     return false;
-  } catch (...) {
-    cached_only_ = false;
-    throw;
   }
-  cached_only_ = false;
-  return true;
 }
 
 void rest_api::handle(const http::request& req, const http::responder& respond, const invoke_hook& invoke) {
