@@ -61,7 +61,13 @@ build() { # dir [cmake args...]
 run_tests() { # dir timeout: every ctest entry, then a check that each Catch2 test case ran
   local dir=$1 log
   log=$(mktemp)
-  (cd "$ROOT/$dir" && ctest --output-on-failure --no-tests=error --timeout "$2" | tee "$log")
+  if ! (cd "$ROOT/$dir" && ctest --output-on-failure --no-tests=error --timeout "$2" | tee "$log"); then
+    # A long run's output is often cut in the middle: say again at the end what failed.
+    echo "--- what failed in $dir (each script's FAIL lines, each Catch2 failure's place):"
+    grep -E -A1 '^(FAIL - |.*FAILED:$)' "$log" | grep -v '^--$' | head -60
+    rm -f "$log"
+    return 1
+  fi
   python3 "$ROOT/tests/check_test_count.py" "$ROOT/$dir" "$log"
   rm -f "$log"
 }
@@ -81,7 +87,8 @@ case "${1:-}" in
   sanitize)
     install_packages
     build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHISK_SANITIZE=ON
-    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan 900
+    ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp" \
+      UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan 900
     ;;
   tsan)
     # ThreadSanitizer: every test but the V8 ones (libnode is not built for TSan: its threads

@@ -53,7 +53,7 @@ start() {
   before=$(grep -c -- "$needle" "$DIR/$role.log" 2>/dev/null)
   "$BIN/$bin" "$@" >>"$DIR/$role.log" 2>&1 &
   PIDS[$role]=$!
-  if ! poll 20 eval '(($(grep -c -- "$needle" "$DIR/$role.log" 2>/dev/null) > ${before:-0}))'; then
+  if ! poll 20 eval 'lines=$(grep -c -- "$needle" "$DIR/$role.log" 2>/dev/null); ((${lines:-0} > ${before:-0}))'; then
     echo "$role did not start"
     tail -20 "$DIR/$role.log"
     exit 1
