@@ -390,3 +390,59 @@ TEST_CASE("cluster: an agent's keep-alive policy hears every run and unloads idl
   CHECK(c.status("r3") == success);
   CHECK(c.sims["a1"]->counters().created == 2);
 }
+
+// A scheduler that went away without this agent seeing its connection close (the restarted
+// scheduler of test_cluster.sh, after the agent had been frozen) must not keep the agent
+// sending heartbeats into nothing: no answer within 8 heartbeats, or an answer that the
+// scheduler does not know the agent, and the agent registers again.
+TEST_CASE("cluster: an agent registers again when its scheduler stops answering heartbeats or no longer knows it") {
+  cluster c;
+  int registrations = 0;
+  int heartbeats = 0;
+  bool knows = true;
+  bool answers = true;
+  std::vector<caf::response_promise> unanswered;
+  auto fake = c.sys.spawn([&](caf::event_based_actor* self) -> caf::behavior {
+    return {
+        [&](register_atom, peer_hello&, agent_actor&, agent_status&) {
+          ++registrations;
+          return std::string{};
+        },
+        [&, self](heartbeat_atom, agent_heartbeat&) -> caf::result<bool> {
+          ++heartbeats;
+          if (answers)
+            return knows;
+          unanswered.push_back(self->make_response_promise());
+          return caf::delegated<bool>{};
+        },
+        [](container_atom, std::string&, container_descriptor&) {},
+    };
+  });
+  auto sim = std::make_shared<container::sim_backend>(container::sim_model{}, c.timer.fn);
+  agent_config ac;
+  ac.name = "a1";
+  ac.scheduler = caf::actor_cast<scheduler_actor>(fake);
+  ac.host = "127.0.0.1";
+  ac.port = 1;
+  c.agents["a1"] = spawn_agent(c.sys, sim, ac);
+  c.advance(1000ms);
+  CHECK(registrations == 1);
+  CHECK(heartbeats >= 3); // every 250 ms, each answered "known"
+
+  answers = false; // the scheduler hangs: heartbeats go unanswered
+  c.advance(1900ms);
+  CHECK(registrations == 1); // 8 heartbeats (2 s) are not over yet
+  c.advance(700ms);
+  CHECK(registrations == 2);
+
+  answers = true;
+  knows = false; // the scheduler forgot the agent: the next heartbeat's answer says so
+  c.advance(600ms);
+  CHECK(registrations >= 3);
+  knows = true;
+  auto settled = registrations;
+  c.advance(1000ms);
+  CHECK(registrations == settled); // known again: no more registrations
+  unanswered.clear();
+  caf::anon_send_exit(fake, caf::exit_reason::user_shutdown);
+}

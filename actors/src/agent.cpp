@@ -37,6 +37,7 @@ struct agent_state {
   scheduler_actor scheduler;
   bool connecting = false;
   bool registered = false;
+  std::uint64_t registration = 0; // counts registrations: answers to an earlier one are stale
   std::string last_problem; // logged once per change
   std::int64_t seq = 0;
   std::deque<run_outcome> window; // how the last 10 runs ended (the scheduler's health view)
@@ -97,6 +98,7 @@ void register_with(self_ptr self, scheduler_actor sched) {
             }
             st.scheduler = sched;
             st.registered = true;
+            ++st.registration;
             st.last_problem.clear();
             log_info("agent {}: registered with the scheduler at {}:{} ({} container(s) reported)", st.cfg.name,
                      st.cfg.scheduler_host, st.cfg.scheduler_port, st.containers.size());
@@ -128,6 +130,18 @@ void connect(self_ptr self) {
                 });
 }
 
+// The agent registers again on its next tick.
+void lose_scheduler(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  log_warn("agent {}: lost the scheduler ({}); its containers keep serving, registering again", st.cfg.name, why);
+  self->demonitor(st.scheduler.address());
+  st.scheduler = nullptr;
+  st.registered = false;
+}
+
+// A heartbeat is answered: a scheduler that went away without its connection closing here
+// (a restarted scheduler, a frozen agent's connection dropped by the other side) is noticed
+// within 8 heartbeats, and one that no longer knows this agent is registered with again.
 void tick(self_ptr self) {
   auto& st = self->state;
   if (st.registered) {
@@ -136,7 +150,17 @@ void tick(self_ptr self) {
       hb.system_errors += o == run_outcome::system_error;
       hb.timeouts += o == run_outcome::timeout;
     }
-    self->send(st.scheduler, heartbeat_atom::value, hb);
+    auto current = [self, n = st.registration] { return self->state.registered && self->state.registration == n; };
+    self->request(st.scheduler, st.cfg.heartbeat * 8, heartbeat_atom::value, hb)
+        .then(
+            [self, current](bool known) {
+              if (!known && current())
+                lose_scheduler(self, "it no longer knows this agent");
+            },
+            [self, current](caf::error& err) {
+              if (current())
+                lose_scheduler(self, "no answer to a heartbeat: " + self->system().render(err));
+            });
   }
   else if (!st.connecting)
     connect(self);
@@ -288,12 +312,8 @@ agent_actor::behavior_type agent(self_ptr self, std::shared_ptr<container::backe
     st.cfg.proxy.kept_log_lines = 1000;
   self->set_down_handler([self](caf::down_msg& m) {
     auto& st = self->state;
-    if (st.scheduler && m.source == st.scheduler.address()) {
-      log_warn("agent {}: lost the scheduler ({}); its containers keep serving, registering again",
-               st.cfg.name, self->system().render(m.reason));
-      st.scheduler = nullptr;
-      st.registered = false;
-    }
+    if (st.scheduler && m.source == st.scheduler.address())
+      lose_scheduler(self, self->system().render(m.reason));
   });
   // Proxies are linked (they end with the agent); the end of one must not end the agent.
   self->set_exit_handler([self](caf::exit_msg& m) {

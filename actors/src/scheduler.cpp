@@ -328,10 +328,11 @@ scheduler_actor::behavior_type scheduler(self_ptr self, scheduler_config cfg) {
         auto& st = self->state;
         auto i = st.agents.find(hb.name);
         if (i == st.agents.end() || caf::actor_cast<caf::actor_addr>(self->current_sender()) != i->second.handle.address())
-          return;
+          return false;
         ++st.n.heartbeats;
         i->second.last_heartbeat_ms = now_ms();
         self->send(i->second.supervisor, heartbeat_atom::value, hb);
+        return true;
       },
       [self](container_atom, std::string& agent, container_descriptor& d) {
         auto& st = self->state;

@@ -372,7 +372,8 @@ using agent_actor = caf::typed_actor<
 // The scheduler: the fleet view and the allocation policy.
 using scheduler_actor = caf::typed_actor<
     caf::replies_to<register_atom, peer_hello, agent_actor, agent_status>::with<std::string>, // agent; "" = accepted
-    caf::reacts_to<heartbeat_atom, agent_heartbeat>,
+    // true: the scheduler knows the agent by this handle; false: the agent registers again
+    caf::replies_to<heartbeat_atom, agent_heartbeat>::with<bool>,
     caf::reacts_to<container_atom, std::string, container_descriptor>, // an agent's container changed state
     caf::replies_to<hello_atom, peer_hello>::with<std::string>,        // controller; "" = accepted
     caf::replies_to<requisit_atom, container_requisition>::with<allocation_answer>,
