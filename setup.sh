@@ -88,7 +88,7 @@ case "${1:-}" in
     install_packages
     build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHISK_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp" \
-      UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan 900
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_tests build-asan 900
     ;;
   tsan)
     # ThreadSanitizer: every test but the V8 ones (libnode is not built for TSan: its threads

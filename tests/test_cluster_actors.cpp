@@ -402,7 +402,8 @@ TEST_CASE("cluster: an agent registers again when its scheduler stops answering 
   bool knows = true;
   bool answers = true;
   std::vector<caf::response_promise> unanswered;
-  auto fake = c.sys.spawn([&](caf::event_based_actor* self) -> caf::behavior {
+  // (an argument, as for the client above: CAF 0.17 dereferences a null tuple for none)
+  auto fake = c.sys.spawn([&](caf::event_based_actor* self, int) -> caf::behavior {
     return {
         [&](register_atom, peer_hello&, agent_actor&, agent_status&) {
           ++registrations;
@@ -417,7 +418,7 @@ TEST_CASE("cluster: an agent registers again when its scheduler stops answering 
         },
         [](container_atom, std::string&, container_descriptor&) {},
     };
-  });
+  }, 0);
   auto sim = std::make_shared<container::sim_backend>(container::sim_model{}, c.timer.fn);
   agent_config ac;
   ac.name = "a1";
