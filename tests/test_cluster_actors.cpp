@@ -441,9 +441,63 @@ TEST_CASE("cluster: an agent registers again when its scheduler stops answering 
   c.advance(600ms);
   CHECK(registrations >= 3);
   knows = true;
+  c.advance(1000ms); // (a registration under way ends)
   auto settled = registrations;
-  c.advance(1000ms);
+  c.advance(2000ms);
   CHECK(registrations == settled); // known again: no more registrations
+  unanswered.clear();
+  caf::anon_send_exit(fake, caf::exit_reason::user_shutdown);
+}
+
+// The same for a controller: a scheduler that stops answering, or no longer knows it, hears
+// its hello (with the leases it holds) again.
+TEST_CASE("cluster: a controller says hello again when its scheduler stops answering heartbeats or no longer knows it") {
+  cluster c;
+  int hellos = 0;
+  int heartbeats = 0;
+  bool knows = true;
+  bool answers = true;
+  std::vector<caf::response_promise> unanswered;
+  auto fake = c.sys.spawn([&](caf::event_based_actor* self, int) -> caf::behavior {
+    return {
+        [&](hello_atom, peer_hello& h) {
+          ++hellos;
+          CHECK(h.name == "c1");
+          return std::string{};
+        },
+        [&, self](heartbeat_atom, std::string& name) -> caf::result<bool> {
+          ++heartbeats;
+          CHECK(name == "c1");
+          if (answers)
+            return knows;
+          unanswered.push_back(self->make_response_promise());
+          return caf::delegated<bool>{};
+        },
+    };
+  }, 0);
+  balancer_config bc;
+  bc.name = "c1";
+  bc.scheduler = caf::actor_cast<scheduler_actor>(fake);
+  c.balancers.push_back(spawn_balancer(c.sys, bc));
+  c.advance(1000ms);
+  CHECK(hellos == 1);
+  CHECK(heartbeats >= 3);
+
+  answers = false;
+  c.advance(1800ms);
+  CHECK(hellos == 1); // no answer for 2 s is not over yet
+  c.advance(1200ms); // then the next connect (every 500 ms at most) says hello again
+  CHECK(hellos == 2);
+
+  answers = true;
+  knows = false;
+  c.advance(1000ms);
+  CHECK(hellos >= 3);
+  knows = true;
+  c.advance(1000ms); // (a hello under way ends)
+  auto settled = hellos;
+  c.advance(2000ms);
+  CHECK(hellos == settled); // known again: no more hellos
   unanswered.clear();
   caf::anon_send_exit(fake, caf::exit_reason::user_shutdown);
 }

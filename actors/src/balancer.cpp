@@ -61,6 +61,8 @@ struct balancer_state {
   scheduler_actor scheduler;
   bool connecting = false;
   caf::actor_clock::time_point next_connect{};
+  caf::actor_clock::time_point next_heartbeat{};
+  std::uint64_t hellos = 0; // accepted hellos: answers to heartbeats of an earlier one are stale
   std::string last_problem;
   std::map<container_ref, lease> leases;
   std::map<std::string, agent_link> agents;   // by name
@@ -323,6 +325,7 @@ void say_hello(self_ptr self, scheduler_actor sched) {
               return;
             }
             st.scheduler = sched;
+            ++st.hellos;
             st.last_problem.clear();
             log_info("controller {}: connected to the scheduler at {}:{} ({} lease(s) kept)", st.cfg.name,
                      st.cfg.scheduler_host, st.cfg.scheduler_port, st.leases.size());
@@ -379,6 +382,34 @@ void connect(self_ptr self) {
                 });
 }
 
+// The tick connects again and says hello with the leases this controller holds.
+void lose_scheduler(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  log_warn("controller {}: lost the scheduler ({}); runs go on over the current leases, connecting again", st.cfg.name, why);
+  self->demonitor(st.scheduler.address());
+  st.scheduler = nullptr;
+  for (auto& [key, q] : st.queues)
+    q.requisition = 0; // unanswered now: asked again after the reconnect
+}
+
+// A heartbeat every 250 ms, answered: a scheduler gone without a down message here (its
+// connection never closed on this side) is noticed within 2 s, and one that no longer knows
+// this controller hears its leases again, so it never hands them to another controller.
+void heartbeat(self_ptr self) {
+  auto& st = self->state;
+  auto current = [self, n = st.hellos] { return self->state.scheduler && self->state.hellos == n; };
+  self->request(st.scheduler, std::chrono::seconds(2), heartbeat_atom::value, st.cfg.name)
+      .then(
+          [self, current](bool known) {
+            if (!known && current())
+              lose_scheduler(self, "it no longer knows this controller");
+          },
+          [self, current](caf::error& err) {
+            if (current())
+              lose_scheduler(self, "no answer to a heartbeat: " + self->system().render(err));
+          });
+}
+
 // Every tick: reconnect, ask again for actions still waiting, refuse runs that waited too
 // long, report leases idle past the grace as free, give back those idle past the lease grace.
 void tick(self_ptr self) {
@@ -386,6 +417,10 @@ void tick(self_ptr self) {
   auto now = self->clock().now();
   if (!st.scheduler && !st.connecting && now >= st.next_connect)
     connect(self);
+  if (st.scheduler && now >= st.next_heartbeat) {
+    st.next_heartbeat = now + std::chrono::milliseconds(250);
+    heartbeat(self);
+  }
   std::vector<std::string> keys;
   for (auto& [key, q] : st.queues)
     keys.push_back(key);
@@ -441,11 +476,7 @@ pool_actor::behavior_type balancer(self_ptr self, balancer_config cfg) {
         return;
       }
     if (st.scheduler && m.source == st.scheduler.address()) {
-      log_warn("controller {}: lost the scheduler ({}); runs go on over the current leases, connecting again",
-               st.cfg.name, self->system().render(m.reason));
-      st.scheduler = nullptr;
-      for (auto& [key, q] : st.queues)
-        q.requisition = 0; // unanswered now: asked again after the reconnect
+      lose_scheduler(self, self->system().render(m.reason));
       return;
     }
     for (auto i = st.leases.begin(); i != st.leases.end(); ++i)

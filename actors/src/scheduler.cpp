@@ -35,6 +35,7 @@ struct fleet_entry {
 struct scheduler_counters {
   std::int64_t requisitions = 0, rejections = 0, lease_reports = 0, registrations = 0, heartbeats = 0;
   std::int64_t controller_messages = 0; // everything controllers sent: constant while they only run warm
+  std::int64_t controller_heartbeats = 0; // (not counted above: they come by the clock, not by the run)
   std::int64_t reclaimed = 0;           // leases taken back from controllers that went away
   std::map<policy::allocation_kind, std::int64_t> allocations;
   std::map<policy::agent_health, std::int64_t> state_changes; // agents that went into each state
@@ -237,6 +238,7 @@ void publish(self_ptr self) {
   add("leases_reclaimed_total", "Leases taken back from controllers that went away", kind::counter, st.n.reclaimed);
   add("agent_registrations_total", "Agent registrations accepted", kind::counter, st.n.registrations);
   add("agent_heartbeats_total", "Agent heartbeats received", kind::counter, st.n.heartbeats);
+  add("controller_heartbeats_total", "Controller heartbeats received", kind::counter, st.n.controller_heartbeats);
   for (auto& [h, v] : st.n.state_changes)
     add("agent_state_changes_total", "Agents that went into a state (supervision)", kind::counter, v,
         {{"state", policy::to_string(h)}});
@@ -381,6 +383,12 @@ scheduler_actor::behavior_type scheduler(self_ptr self, scheduler_config cfg) {
         }
         log_info("scheduler: controller {} connected ({} lease(s) reported, {} known)", hello.name, hello.leases.size(), kept);
         return {};
+      },
+      [self](heartbeat_atom, const std::string& name) {
+        auto& st = self->state;
+        ++st.n.controller_heartbeats;
+        auto i = st.controllers.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+        return i != st.controllers.end() && i->second == name;
       },
       [self](requisit_atom, container_requisition& req) -> caf::typed_response_promise<allocation_answer> {
         auto& st = self->state;

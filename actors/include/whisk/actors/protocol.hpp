@@ -376,6 +376,8 @@ using scheduler_actor = caf::typed_actor<
     caf::replies_to<heartbeat_atom, agent_heartbeat>::with<bool>,
     caf::reacts_to<container_atom, std::string, container_descriptor>, // an agent's container changed state
     caf::replies_to<hello_atom, peer_hello>::with<std::string>,        // controller; "" = accepted
+    // a controller's heartbeat (its name): true when the scheduler knows it by this handle
+    caf::replies_to<heartbeat_atom, std::string>::with<bool>,
     caf::replies_to<requisit_atom, container_requisition>::with<allocation_answer>,
     caf::reacts_to<lease_atom, lease_report>,
     caf::replies_to<stats_atom>::with<std::string>,         // the fleet as JSON (GET /agents)
