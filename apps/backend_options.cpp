@@ -70,6 +70,10 @@ void add_isolate_metrics(const isolate::isolate_backend& b, std::vector<metrics:
   add("isolate_out_of_memory_total", "Calls ended at their heap limit", kind::counter, s.out_of_memory);
   add("isolate_collections_total", "Full garbage collections of cached isolates", kind::counter, s.collections);
   add("isolate_queued", "Calls waiting for a worker", kind::gauge, s.queued);
+  add("isolate_waiting", "Calls parked on their timers and fetches", kind::gauge, s.waiting);
+  add("isolate_blank", "Isolates made ahead in idle time, waiting for a fresh-mode call", kind::gauge, s.blank_isolates);
+  add("isolate_fresh_made_ahead_total", "Fresh-mode calls that ran in an isolate made ahead", kind::counter,
+      s.fresh_made_ahead);
 }
 #endif
 

@@ -208,6 +208,10 @@ req PUT "$API/actions/isobad?overwrite=true" '{"exec":{"kind":"js:isolate","code
 expect 400 "does not allow" "isolate-mode unsafe is refused unless the node allows it"
 req GET "$APIHOST/metrics"
 [[ $STATUS == 200 && $BODY == *'whisk_isolate_cached '* && $BODY =~ whisk_isolate_calls_total\ [1-9] && $BODY == *'whisk_isolate_fresh_total 2'* && $BODY == *'whisk_containers '* ]] && ok "GET /metrics: pool and isolate cache figures in Prometheus text" || bad "GET /metrics" "$STATUS ${BODY:0:600}"
+blank_isolates() { curl -s -m 5 -u "$AUTH" "$APIHOST/metrics" | awk '$1=="whisk_isolate_blank" {print $2}'; }
+check "GET /metrics: after fresh-mode calls an idle worker makes isolates ahead (whisk_isolate_blank >= 1)" poll 5 eval 'b=$(blank_isolates); (( ${b:-0} >= 1 ))'
+req GET "$APIHOST/metrics"
+[[ $BODY =~ whisk_isolate_fresh_made_ahead_total\ [0-9]+ && $BODY =~ whisk_isolate_waiting\ 0 ]] && ok "GET /metrics: the count of fresh calls in isolates made ahead, and of calls parked on timers" || bad "GET /metrics made-ahead figures" "${BODY:0:300}"
 else
   skip "the containerless js:isolate checks"
 fi
